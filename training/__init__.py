@@ -1,0 +1,1 @@
+"""areanet.training: data, training, evaluation and the `areanet` command line."""
