@@ -1,0 +1,55 @@
+"""The model's hyper-parameters: a typed dataclass, stored in checkpoints and model files."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+SPECIES = ("B", "N")
+FORMAT_VERSION = 1  # of the TorchScript contract (DESIGN §5); the LAMMPS plugin checks it
+
+
+@dataclass
+class ModelConfig:
+    order: str = "high"  # "high": 12 ring atoms; "low": A, E, I + ring centroids X, Y, Z
+    dims: int = 3  # 2: the paper's in-plane inputs; 3: adds z for out-of-plane motion
+    centers: str = "both"  # "both", or "N" / "B": the paper's single-species tiling
+    forces: str = "conservative"  # or "direct": the paper's force head (not for MD)
+    activation: str = ""  # "" = silu for conservative models, leaky_relu for direct ones
+    hidden: list[int] = field(default_factory=lambda: [32, 64, 32])
+    cutoff: float = 3.6  # Å; must keep the third shell (2b ≈ 2.9 Å) in, the next (3.8 Å) out
+    species: list[str] = field(default_factory=lambda: list(SPECIES))
+
+    def __post_init__(self) -> None:
+        choices = {
+            "order": ("high", "low"),
+            "dims": (2, 3),
+            "centers": ("both", *self.species),
+            "forces": ("conservative", "direct"),
+            "activation": ("", "silu", "tanh", "leaky_relu"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"model setting {name} = {getattr(self, name)!r}: choose one of {allowed}")
+        if not self.activation:
+            self.activation = "leaky_relu" if self.forces == "direct" else "silu"
+        if not 2.9 < self.cutoff < 4.5:
+            raise ValueError(f"cutoff = {self.cutoff} Å cannot hold exactly the three shells of h-BN")
+
+    @property
+    def n_vertices(self) -> int:
+        return 12 if self.order == "high" else 6
+
+    @property
+    def n_features(self) -> int:
+        return self.n_vertices * self.dims
+
+    def centre_species(self) -> list[int]:
+        return list(range(len(self.species))) if self.centers == "both" else [self.species.index(self.centers)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
