@@ -1,0 +1,389 @@
+/* ----------------------------------------------------------------------
+   areanet: area-element neural-network potential for h-BN, as a LAMMPS
+   plugin pair style.  See pair_areanet.h for the force/virial convention.
+------------------------------------------------------------------------- */
+
+#include "pair_areanet.h"
+
+#include "areanet_model.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+
+using namespace LAMMPS_NS;
+
+/* ---------------------------------------------------------------------- */
+
+PairAreanet::PairAreanet(LAMMPS *lmp) : Pair(lmp), model(nullptr), cutoff(0.0), cutoffsq(0.0)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  centroidstressflag = CENTROID_NOTAVAIL;
+  no_virial_fdotr_compute = 1;    // the virial is tallied edge by edge in compute()
+
+  // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise
+
+  int nthreads = 1;
+  const char *env = std::getenv("OMP_NUM_THREADS");
+  if (env) {
+    char *end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0) nthreads = static_cast<int>(n);
+  }
+  areanet::Model::set_num_threads(nthreads);
+}
+
+/* ---------------------------------------------------------------------- */
+
+PairAreanet::~PairAreanet()
+{
+  if (copymode) return;
+
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairAreanet::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  double **x = atom->x;
+  double **f = atom->f;
+  int *type = atom->type;
+
+  const int inum = list->inum;
+  int *ilist = list->ilist;
+  int *numneigh = list->numneigh;
+  int **firstneigh = list->firstneigh;
+
+  if (inum == 0) return;
+
+  // size the buffers for the worst case (every listed neighbour inside the cutoff)
+
+  bigint maxedges = 0;
+  for (int ii = 0; ii < inum; ii++) maxedges += numneigh[ilist[ii]];
+  if (centre_spec.size() < (size_t) inum) {
+    const size_t n = inum + inum / 5 + 1;
+    centre_spec.resize(n);
+    atom_energy.resize(n);
+  }
+  if (edge_src.size() < (size_t) maxedges + 1) {
+    const size_t n = maxedges + maxedges / 5 + 1;
+    edge_vec.resize(3 * n);
+    de_dedge.resize(3 * n);
+    edge_src.resize(n);
+    edge_spec.resize(n);
+    edge_atom.resize(n);
+  }
+
+  // edges: every neighbour j of a local atom i with |x_j - x_i| < cutoff
+
+  int64_t nedges = 0;
+  for (int ii = 0; ii < inum; ii++) {
+    const int i = ilist[ii];
+    const double xtmp = x[i][0];
+    const double ytmp = x[i][1];
+    const double ztmp = x[i][2];
+    centre_spec[ii] = type2species[type[i]];
+
+    const int *jlist = firstneigh[i];
+    const int jnum = numneigh[i];
+    for (int jj = 0; jj < jnum; jj++) {
+      const int j = jlist[jj] & NEIGHMASK;
+      const double delx = x[j][0] - xtmp;
+      const double dely = x[j][1] - ytmp;
+      const double delz = x[j][2] - ztmp;
+      const double rsq = delx * delx + dely * dely + delz * delz;
+      if (rsq >= cutoffsq) continue;
+
+      double *r = &edge_vec[3 * nedges];
+      r[0] = delx;
+      r[1] = dely;
+      r[2] = delz;
+      edge_src[nedges] = ii;
+      edge_spec[nedges] = type2species[type[j]];
+      edge_atom[nedges] = j;
+      nedges++;
+    }
+  }
+
+  std::string message;
+  if (!model->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
+                      centre_spec.data(), atom_energy.data(), de_dedge.data(), message))
+    model_error(message, inum, ilist);
+
+  // energies
+
+  if (eflag_either) {
+    for (int ii = 0; ii < inum; ii++) {
+      if (eflag_global) eng_vdwl += atom_energy[ii];
+      if (eflag_atom) eatom[ilist[ii]] += atom_energy[ii];
+    }
+  }
+
+  // forces and virial, edge by edge (convention in pair_areanet.h)
+
+  for (int64_t e = 0; e < nedges; e++) {
+    const int i = ilist[edge_src[e]];
+    const int j = edge_atom[e];
+    const double *g = &de_dedge[3 * e];
+
+    f[i][0] += g[0];
+    f[i][1] += g[1];
+    f[i][2] += g[2];
+    f[j][0] -= g[0];
+    f[j][1] -= g[1];
+    f[j][2] -= g[2];
+
+    if (vflag_either) {
+      const double *r = &edge_vec[3 * e];
+      double v[6];
+      v[0] = -r[0] * g[0];
+      v[1] = -r[1] * g[1];
+      v[2] = -r[2] * g[2];
+      v[3] = -r[0] * g[1];
+      v[4] = -r[0] * g[2];
+      v[5] = -r[1] * g[2];
+      if (vflag_global) {
+        for (int k = 0; k < 6; k++) virial[k] += v[k];
+      }
+      if (vflag_atom) {
+        for (int k = 0; k < 6; k++) {
+          vatom[i][k] += 0.5 * v[k];
+          vatom[j][k] += 0.5 * v[k];
+        }
+      }
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the model refused to evaluate: name the atom (ID, not local index) when
+   the model names a centre, and stop this rank
+------------------------------------------------------------------------- */
+
+void PairAreanet::model_error(const std::string &message, int inum, const int *ilist)
+{
+  std::string reason = message;
+  if (utils::strmatch(reason, "^areanet: ")) reason = reason.substr(9);
+
+  static const std::regex centre_index(R"(centre index (\d+))");
+  std::smatch m;
+  if (std::regex_search(reason, m, centre_index)) {
+    const long ii = std::strtol(m[1].str().c_str(), nullptr, 10);
+    if (ii >= 0 && ii < inum) {
+      const int i = ilist[ii];
+      const tagint id = atom->tag[i];
+      reason = std::regex_replace(reason, centre_index, fmt::format("atom ID {}", id));
+      error->one(FLERR, "Pair areanet: {} [atom ID {}: type {}, at {:.4f} {:.4f} {:.4f}]", reason,
+                 id, atom->type[i], atom->x[i][0], atom->x[i][1], atom->x[i][2]);
+    }
+  }
+  error->one(FLERR, "Pair areanet: model evaluation failed: {}", reason);
+}
+
+/* ----------------------------------------------------------------------
+   allocate all arrays
+------------------------------------------------------------------------- */
+
+void PairAreanet::allocate()
+{
+  allocated = 1;
+  const int n = atom->ntypes + 1;
+
+  memory->create(setflag, n, n, "pair:setflag");
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) setflag[i][j] = 0;
+
+  memory->create(cutsq, n, n, "pair:cutsq");
+  type2species.assign(n, -1);
+}
+
+/* ----------------------------------------------------------------------
+   global settings
+------------------------------------------------------------------------- */
+
+void PairAreanet::settings(int narg, char ** /*arg*/)
+{
+  if (narg != 0)
+    error->all(FLERR,
+               "Illegal pair_style areanet command: it takes no arguments (the model file and "
+               "the species go in pair_coeff * * model.pt B N)");
+}
+
+/* ----------------------------------------------------------------------
+   pair_coeff * * model.pt <species of type 1> ... <species of type ntypes>
+------------------------------------------------------------------------- */
+
+void PairAreanet::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+
+  const int ntypes = atom->ntypes;
+  if (narg != 3 + ntypes)
+    error->all(FLERR,
+               "Incorrect args for pair coefficients: pair_style areanet expects "
+               "pair_coeff * * <model file> followed by {} species name(s), one per atom type, "
+               "got {} after the model file",
+               ntypes, narg >= 3 ? narg - 3 : 0);
+
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR,
+               "Pair style areanet requires 'units metal' (eV, Angstrom), this input uses "
+               "'units {}'",
+               update->unit_style);
+
+  load_model(arg[2]);
+  const auto &info = model->info();
+
+  // map atom types to model species by name
+
+  std::string known;
+  for (const auto &s : info.species) known += " " + s;
+
+  for (int itype = 1; itype <= ntypes; itype++) {
+    const std::string name = arg[2 + itype];
+    if (name == "NULL")
+      error->all(FLERR,
+                 "Pair areanet: atom type {} is left unmapped (NULL); every atom type must be "
+                 "mapped to one of the model species:{}",
+                 itype, known);
+    type2species[itype] = -1;
+    for (size_t s = 0; s < info.species.size(); s++)
+      if (info.species[s] == name) type2species[itype] = static_cast<int>(s);
+    if (type2species[itype] < 0)
+      error->all(FLERR,
+                 "Pair areanet: species '{}' given for atom type {} is not in model {} (model "
+                 "species:{})",
+                 name, itype, model_file, known);
+  }
+
+  for (int i = 1; i <= ntypes; i++)
+    for (int j = 1; j <= ntypes; j++) setflag[i][j] = 1;
+
+  if (comm->me == 0) {
+    std::string mapping;
+    for (int itype = 1; itype <= ntypes; itype++)
+      mapping += fmt::format(" {}->{}", itype, info.species[type2species[itype]]);
+    utils::logmesg(lmp,
+                   "areanet: model {} (format {}, cutoff {} A, species{}, units {}), "
+                   "{} libtorch thread(s) per MPI rank\n"
+                   "areanet: atom type -> model species:{}\n",
+                   model_file, info.format_version, info.cutoff, known, info.units,
+                   areanet::Model::get_num_threads(), mapping);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   rank 0 reads the file and broadcasts its bytes; every rank builds its
+   own copy of the model and checks what the model declares
+------------------------------------------------------------------------- */
+
+void PairAreanet::load_model(const std::string &file)
+{
+  std::string bytes;
+  std::string reason;
+  long long nbytes = -1;
+
+  if (comm->me == 0) {
+    FILE *fp = fopen(file.c_str(), "rb");
+    if (!fp) {
+      reason = utils::getsyserror();
+    } else {
+      char buffer[65536];
+      size_t n;
+      while ((n = fread(buffer, 1, sizeof(buffer), fp)) > 0) bytes.append(buffer, n);
+      if (ferror(fp)) reason = utils::getsyserror();
+      fclose(fp);
+      if (reason.empty()) nbytes = static_cast<long long>(bytes.size());
+    }
+  }
+  MPI_Bcast(&nbytes, 1, MPI_LONG_LONG, 0, world);
+  if (nbytes < 0) error->all(FLERR, "Pair areanet: cannot open model file {}: {}", file, reason);
+  if (nbytes > (long long) 0x7fffffff)
+    error->all(FLERR, "Pair areanet: model file {} is too large ({} bytes)", file, nbytes);
+  if (comm->me != 0) bytes.resize(nbytes);
+  MPI_Bcast(&bytes[0], static_cast<int>(nbytes), MPI_CHAR, 0, world);
+
+  model_file = file;
+  model = std::make_unique<areanet::Model>();
+  std::string message;
+  if (!model->load(bytes, file, message)) error->all(FLERR, "Pair areanet: {}", message);
+
+  const auto &info = model->info();
+  if (info.format_version != areanet::FORMAT_VERSION)
+    error->all(FLERR,
+               "Pair areanet: model file {} has format version {}, this plugin reads format "
+               "version {}; export the model again with a matching `areanet export` or rebuild "
+               "the plugin",
+               file, info.format_version, areanet::FORMAT_VERSION);
+  if (info.units != "metal")
+    error->all(FLERR,
+               "Pair areanet: model file {} declares units '{}', pair_style areanet supports "
+               "only 'metal' (eV, Angstrom)",
+               file, info.units);
+  if (!(info.cutoff > 0.0))
+    error->all(FLERR, "Pair areanet: model file {} declares an invalid cutoff {}", file,
+               info.cutoff);
+  if (info.species.empty())
+    error->all(FLERR, "Pair areanet: model file {} declares no species", file);
+
+  cutoff = info.cutoff;
+  cutoffsq = cutoff * cutoff;
+}
+
+/* ----------------------------------------------------------------------
+   init specific to this pair style
+------------------------------------------------------------------------- */
+
+void PairAreanet::init_style()
+{
+  if (force->newton_pair == 0) error->all(FLERR, "Pair style areanet requires newton pair on");
+  if (atom->tag_enable == 0) error->all(FLERR, "Pair style areanet requires atom IDs");
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "Pair style areanet requires 'units metal', this input uses 'units {}'",
+               update->unit_style);
+  if (!model) error->all(FLERR, "Pair areanet: no model loaded (pair_coeff * * model.pt ...)");
+
+  // full neighbour list of the local atoms, neighbours local or ghost
+
+  neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+/* ----------------------------------------------------------------------
+   init for one type pair i,j and corresponding j,i
+------------------------------------------------------------------------- */
+
+double PairAreanet::init_one(int i, int j)
+{
+  if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
+  return cutoff;
+}
+
+/* ---------------------------------------------------------------------- */
+
+double PairAreanet::memory_usage()
+{
+  double bytes = Pair::memory_usage();
+  bytes += sizeof(double) * (edge_vec.capacity() + de_dedge.capacity() + atom_energy.capacity());
+  bytes += sizeof(int64_t) * (edge_src.capacity() + edge_spec.capacity() + centre_spec.capacity());
+  bytes += sizeof(int) * edge_atom.capacity();
+  return bytes;
+}

@@ -1,0 +1,81 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   areanet: area-element neural-network potential for h-BN, as a LAMMPS
+   plugin pair style.
+
+   pair_style areanet
+   pair_coeff * * model.pt B N       (one model species name per atom type)
+
+   The model (a TorchScript file written by `areanet export`) sees, for every
+   local atom i (a "centre") and every neighbour j within the model cutoff
+   (local or ghost), the edge vector r_ij = x_j - x_i.  It returns the energy
+   of each centre and g_ij = dE/dr_ij for every edge.  The host then applies,
+   per edge, with newton pair on (ghost forces are reverse-communicated):
+
+     f_i += g_ij                      (F_i = -dE/dx_i and dr_ij/dx_i = -1)
+     f_j -= g_ij
+     W   += -r_ij (x) g_ij            W_ab = -r_a g_b, LAMMPS order
+                                      xx yy zz xy xz yz (as ML-IAP's v_tally)
+     vatom_i += W/2, vatom_j += W/2
+
+   Per-atom energy: eatom_i = the model's energy of centre i.
+------------------------------------------------------------------------- */
+
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(areanet,PairAreanet);
+// clang-format on
+#else
+
+#ifndef LMP_PAIR_AREANET_H
+#define LMP_PAIR_AREANET_H
+
+#include "pair.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace areanet {
+class Model;
+}
+
+namespace LAMMPS_NS {
+
+class PairAreanet : public Pair {
+ public:
+  PairAreanet(class LAMMPS *);
+  ~PairAreanet() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+  double memory_usage() override;
+
+ protected:
+  std::unique_ptr<areanet::Model> model;
+  std::string model_file;
+  double cutoff;                    // model cutoff (Angstrom)
+  double cutoffsq;
+  std::vector<int> type2species;    // atom type -> model species index (-1 = unmapped)
+
+  // model inputs and outputs; they only grow, so steady-state MD does not allocate
+  std::vector<double> edge_vec;        // [nedges*3] r_j - r_i
+  std::vector<int64_t> edge_src;       // [nedges] centre index (= position in ilist)
+  std::vector<int64_t> edge_spec;      // [nedges] model species of j
+  std::vector<int> edge_atom;          // [nedges] LAMMPS index of j (local or ghost)
+  std::vector<int64_t> centre_spec;    // [ncentres] model species of each centre
+  std::vector<double> atom_energy;     // [ncentres] model output
+  std::vector<double> de_dedge;        // [nedges*3] model output
+
+  void allocate();
+  void load_model(const std::string &file);
+  [[noreturn]] void model_error(const std::string &message, int inum, const int *ilist);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif
