@@ -47,6 +47,15 @@ static std::string exception_text(const std::exception &e)
   return model_message(e.what());
 }
 
+// The first sentence of a libtorch message (its archive errors go on for a paragraph).
+static std::string first_sentence(const std::string &text)
+{
+  auto end = text.find_first_of('\n');
+  std::string line = text.substr(0, end);
+  auto stop = line.find(". ");
+  return stop == std::string::npos ? line : line.substr(0, stop + 1);
+}
+
 /* ---------------------------------------------------------------------- */
 
 Model::Model() : impl_(new Impl) {}
@@ -78,7 +87,7 @@ bool Model::load(const std::string &bytes, const std::string &source, std::strin
     impl_->module = torch::jit::load(stream, torch::kCPU, extra);
     impl_->module.eval();
   } catch (const std::exception &e) {
-    error = "cannot read " + source + " as a TorchScript model (" + exception_text(e) +
+    error = "cannot read " + source + " as a TorchScript model (" + first_sentence(exception_text(e)) +
         "); write it with `areanet export`";
     return false;
   }

@@ -157,25 +157,35 @@ def write_standin_model(path: Path, **attributes) -> Path:
 def real_model_module() -> torch.nn.Module | None:
     """An untrained ``AreaNet`` with deterministic weights, or None if the package lacks it."""
     try:
-        from areanet.potential.config import ModelConfig
-        from areanet.potential.model import AreaNet
-
-        torch.manual_seed(7)
-        model = AreaNet(ModelConfig())
-        torch.jit.script(model)  # the real model must script for the plugin to load it
-    except Exception:  # noqa: BLE001 - the model package is still being written
+        from areanet.potential import AreaNet, ModelConfig
+    except Exception:  # noqa: BLE001 - the model package is missing or broken
         return None
-    return model
+    torch.manual_seed(7)
+    return AreaNet(ModelConfig()).eval()
 
 
 def write_model(path: Path, kind: str = "auto", **attributes) -> Tuple[Path, str]:
-    """A model file for the tests: ``kind`` = "real", "standin" or "auto" (real if possible)."""
+    """A model file for the tests: ``kind`` = "real", "standin" or "auto" (real if possible).
+
+    The real model is written by ``areanet.potential.export_model``; ``attributes`` then
+    overwrite typed attributes of the saved module (format_version=2, units="real", ...).
+    """
+    path = Path(path)
     if kind in ("real", "auto"):
         module = real_model_module()
         if module is not None:
-            return save_scripted(module, path, {"model": "untrained AreaNet"}, **attributes), "real"
+            from areanet.potential import export_model
+
+            export_model(module, path, {"note": "untrained AreaNet for the LAMMPS plugin tests"})
+            if attributes:
+                extra = {"metadata.json": ""}
+                scripted = torch.jit.load(str(path), _extra_files=extra)
+                for name, value in attributes.items():
+                    setattr(scripted, name, value)
+                torch.jit.save(scripted, str(path), _extra_files=extra)
+            return path, "real"
         if kind == "real":
-            raise RuntimeError("areanet.potential cannot build an AreaNet model yet")
+            raise RuntimeError("areanet.potential cannot build an AreaNet model")
     return write_standin_model(path, **attributes), "standin"
 
 
@@ -409,3 +419,64 @@ def read_dump(path: Path) -> Tuple[np.ndarray, np.ndarray]:
     ids = rows[:, 0].astype(int)
     order = np.argsort(ids)
     return ids[order], rows[order]
+
+
+# --- the regression files ------------------------------------------------------------------
+
+REGRESSION_JSON = DATA_DIR / "regression_hbn.json"
+
+
+def write_regression_files() -> dict:
+    """(Re)write tests/data/regression_hbn.{json,data} and regression_hbn_model.pt.
+
+    The structure is a 48-atom sheet (3 × 4 orthorhombic cells, perturbed in and out of
+    plane); the model is the trained models/hbn-extep.pt when present, else a seeded
+    untrained AreaNet. The values are LAMMPS' own, checked here against the ASE host.
+    Run ``python tests/lammps_helpers.py --write-regression`` after a deliberate change.
+    """
+    import shutil
+    import tempfile
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    model = DATA_DIR / "regression_hbn_model.pt"
+    trained = ROOT / "models" / "hbn-extep.pt"
+    if trained.is_file():
+        shutil.copyfile(trained, model)
+        source = "models/hbn-extep.pt"
+    else:
+        write_model(model, "real")
+        source = "untrained AreaNet (torch.manual_seed(7))"
+    atoms = perturb(make_sheet.hbn_sheet(3, 4), np.random.default_rng(2024))
+    data = DATA_DIR / "regression_hbn.data"
+    with tempfile.TemporaryDirectory() as tmp:
+        result = evaluate_lammps(plugin_library(), model, atoms, Path(tmp))
+    make_sheet.write_lammps_data(data, atoms)
+    ref = evaluate_reference(model, result["atoms"])
+    assert abs(ref["energy"] - result["energy"]) <= 1e-9 * abs(ref["energy"])
+    assert np.abs(ref["forces"] - result["forces"]).max() <= 1e-12 + 1e-9 * np.abs(ref["forces"]).max()
+    payload = {
+        "description": "pair_style areanet on a perturbed 48-atom h-BN sheet (run 0)",
+        "model": model.name,
+        "model_source": source,
+        "data": data.name,
+        "energy": result["energy"],
+        "pressure_bar": result["pressure"].tolist(),  # xx yy zz xy xz yz, virial part
+        "stress_ase_ev_per_A3": (-result["pressure"][[0, 1, 2, 5, 4, 3]] / NKTV2P).tolist(),
+        "forces": result["forces"].tolist(),  # eV/Å, by atom ID
+        "tolerance": {
+            "energy_rel": 1e-9,
+            "pressure_bar_abs": 1e-6 * max(1.0, float(np.abs(result["pressure"]).max())),
+            "force_abs": 1e-9 * max(1e-3, float(np.abs(result["forces"]).max())),
+        },
+    }
+    REGRESSION_JSON.write_text(json.dumps(payload, indent=1) + "\n")
+    return payload
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-regression"]:
+        values = write_regression_files()
+        print(f"wrote {REGRESSION_JSON} (energy {values['energy']!r} eV, model {values['model_source']})")
+    else:
+        print("usage: python tests/lammps_helpers.py --write-regression", file=sys.stderr)
+        sys.exit(2)

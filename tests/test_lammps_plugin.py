@@ -1,0 +1,205 @@
+"""pair_style areanet in LAMMPS against the same model through ASE (DESIGN.md §5, issue 3).
+
+Energy, per-atom energy, forces and per-atom virial from LAMMPS must equal the model
+evaluated through ASE neighbour lists (and ``AreaNetCalculator``) to 1e-8 relative, on
+perturbed, strained, triclinic and tilted sheets and on cells so small that every atom
+meets its own periodic images; the pressure must be the strain derivative of the energy;
+a small sheet must reproduce the stored regression values.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from lammps_helpers import (
+    DATA_DIR,
+    NKTV2P,
+    LammpsSession,
+    evaluate_lammps,
+    evaluate_reference,
+    make_sheet,
+    perturb,
+    plugin_library,
+    rotate,
+    setup_commands,
+    strain,
+    tilted_sheet,
+    triclinic_sheet,
+    write_model,
+)
+
+RTOL = 1e-8
+
+
+@pytest.fixture(scope="session")
+def plugin():
+    return plugin_library()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path, _ = write_model(tmp_path_factory.mktemp("model") / "areanet.pt", "auto")
+    return path
+
+
+def structure(name: str):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    sheet = make_sheet.hbn_sheet
+    if name == "perturbed-60":
+        return perturb(sheet(5, 3), rng)
+    if name == "strained-60":  # ±1.5 % normal strain and 1 % shear: a triclinic box
+        eps = np.array([[0.015, 0.01, 0.0], [0.0, -0.01, 0.0], [0.0, 0.0, 0.0]])
+        return strain(perturb(sheet(5, 3), rng), eps)
+    if name == "triclinic-32":  # the 2-atom hexagonal cell, 60° between a1 and a2
+        return perturb(triclinic_sheet(4, 4), rng)
+    if name == "tilted-rotated-48":  # sheet inclined to every box face, rotated first
+        return tilted_sheet(rotate(perturb(sheet(3, 4), rng), (1.0, 2.0, 3.0), 37.0))
+    if name == "images-4":  # one orthorhombic cell: 2.5 x 4.3 Å, far below the 3.6 Å cutoff × 2
+        return perturb(sheet(1, 1), rng)
+    if name == "images-triclinic-8":
+        return strain(perturb(triclinic_sheet(2, 2), rng), np.diag([0.01, -0.005, 0.0]))
+    if name == "images-2":  # the primitive cell: all 12 vertices are images of 2 atoms
+        return perturb(triclinic_sheet(1, 1), rng, inplane=0.02, normal=0.02)
+    raise KeyError(name)
+
+
+STRUCTURES = ["perturbed-60", "strained-60", "triclinic-32", "tilted-rotated-48", "images-4",
+              "images-triclinic-8", "images-2"]
+
+
+def assert_close(actual, expected, what, rtol=RTOL):
+    actual = np.asarray(actual, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    scale = max(np.abs(expected).max(), 1e-12)
+    err = np.abs(actual - expected).max()
+    assert err <= rtol * scale, f"{what}: max deviation {err:.3e} > {rtol:g} × {scale:.3e}"
+
+
+@pytest.mark.parametrize("name", STRUCTURES)
+def test_lammps_matches_ase_host(plugin, model, tmp_path, name):
+    atoms = structure(name)
+    lmp = evaluate_lammps(plugin, model, atoms, tmp_path)
+    ref = evaluate_reference(model, lmp["atoms"])
+
+    assert_close(lmp["energy"], ref["energy"], "total energy")
+    assert_close(lmp["energy_sum"], lmp["energy"], "sum of pe/atom vs pe")
+    assert_close(lmp["energies"], ref["energies"], "per-atom energy")
+    assert_close(lmp["forces"], ref["forces"], "forces")
+    assert_close(lmp["virial_atom"], ref["virial_atom"], "per-atom virial")
+    pressure = ref["virial"] / lmp["volume"] * NKTV2P  # xx yy zz xy xz yz, bar
+    assert_close(lmp["pressure"], pressure, "pressure tensor")
+    assert_close(lmp["virial_atom"].sum(0), ref["virial"], "sum of per-atom virial")
+    # the forces are not trivially zero: the comparison has something to compare
+    assert np.abs(ref["forces"]).max() > 1e-6
+
+    calc = ref["calculator"]
+    if calc is None:
+        pytest.skip("areanet.potential.AreaNetCalculator not available; compared with the ASE host only")
+    assert_close(lmp["energy"], calc["energy"], "energy vs AreaNetCalculator")
+    assert_close(lmp["energies"], calc["energies"], "energies vs AreaNetCalculator")
+    assert_close(lmp["forces"], calc["forces"], "forces vs AreaNetCalculator")
+    # ASE stress = +∂E/∂ε / V (xx yy zz yz xz xy, eV/Å³); LAMMPS pressure = -that, in bar
+    stress_lammps = -lmp["pressure"][[0, 1, 2, 5, 4, 3]] / NKTV2P
+    assert_close(stress_lammps, calc["stress"], "stress vs AreaNetCalculator")
+
+
+def test_lammps_frame_matches_original_orientation(plugin, model, tmp_path):
+    """LAMMPS works in its own rotated frame; the physics must be that of the original
+    orientation: energies equal, forces rotated (this also checks the model's invariance)."""
+    atoms = structure("tilted-rotated-48")
+    lmp = evaluate_lammps(plugin, model, atoms, tmp_path)
+    ref = evaluate_reference(model, atoms)
+    rotation = np.linalg.solve(atoms.cell.array, lmp["atoms"].cell.array)  # orig → LAMMPS
+    assert np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
+    assert_close(lmp["energies"], ref["energies"], "per-atom energy, original orientation")
+    assert_close(lmp["forces"], ref["forces"] @ rotation, "forces, original orientation")
+
+
+def test_pressure_is_strain_derivative_of_energy(plugin, model, tmp_path):
+    """p_ab = -(1/V) ∂E/∂ε_ab, with ε applied by change_box ... remap (4-point stencil)."""
+    atoms = structure("perturbed-60")
+    data = tmp_path / "sheet.data"
+    make_sheet.write_lammps_data(data, atoms)
+    with LammpsSession(plugin) as session:
+        session.commands(setup_commands(data, model) + """
+change_box all triclinic
+compute pvir all pressure NULL virial
+thermo_style custom step pe c_pvir[*] vol lx ly lz
+run 0
+""")
+        lmp = session.lmp
+        p0 = lmp.numpy.extract_compute("pvir", 0, 1).copy()  # xx yy zz xy xz yz
+        volume = lmp.get_thermo("vol")
+        lx, ly, lz = (lmp.get_thermo(k) for k in ("lx", "ly", "lz"))
+
+        def energy_after(cmd: str, undo: str) -> float:
+            session.commands(f"change_box all {cmd} remap units box\nrun 0 post no")
+            e = lmp.get_thermo("pe")
+            session.commands(f"change_box all {undo} remap units box")
+            return e
+
+        h = 1e-4
+        derivative = []
+        for component, length in (("x", lx), ("y", ly), ("z", lz), ("xy", ly), ("xz", lz), ("yz", lz)):
+            energies = []
+            for k in (-2, -1, 1, 2):
+                if len(component) == 1:  # x → x (1 + kh): scale the box edge
+                    cmd = f"{component} scale {1 + k * h!r}"
+                    undo = f"{component} scale {1 / (1 + k * h)!r}"
+                else:  # x += kh·y: tilt by kh·ly
+                    cmd = f"{component} delta {k * h * length!r}"
+                    undo = f"{component} delta {-k * h * length!r}"
+                energies.append(energy_after(cmd, undo))
+            em2, em1, ep1, ep2 = energies
+            derivative.append((em2 - 8 * em1 + 8 * ep1 - ep2) / (12 * h))
+    fd_pressure = -np.array(derivative) / volume * NKTV2P
+    assert_close(p0, fd_pressure, "pressure vs finite-difference strain derivative", rtol=1e-7)
+
+
+def test_thermo_press_and_box_relax(plugin, model, tmp_path):
+    """`thermo press` is the trace of the virial pressure, and fix box/relax moves the box
+    the way the pressure pushes it (expands under positive pressure): the virial's sign."""
+    atoms = structure("images-4")
+    data = tmp_path / "cell.data"
+    make_sheet.write_lammps_data(data, atoms)
+    with LammpsSession(plugin) as session:
+        session.commands(setup_commands(data, model) + """
+compute pvir all pressure NULL virial
+thermo_style custom step pe press c_pvir[1] c_pvir[2] c_pvir[3] lx ly pxx pyy
+run 0
+""")
+        lmp = session.lmp
+        p = lmp.numpy.extract_compute("pvir", 0, 1).copy()
+        assert lmp.get_thermo("press") == pytest.approx(p[:3].mean(), rel=1e-12, abs=1e-9)
+        assert min(abs(p[0]), abs(p[1])) > 1.0, "the test needs a stressed cell"
+        lx0, ly0 = lmp.get_thermo("lx"), lmp.get_thermo("ly")
+        session.commands("""
+fix relax all box/relax x 0.0 y 0.0 couple none vmax 0.001
+minimize 0.0 1e-10 10 100
+""")
+        dlx, dly = lmp.get_thermo("lx") - lx0, lmp.get_thermo("ly") - ly0
+        assert np.sign(dlx) == np.sign(p[0]) and np.sign(dly) == np.sign(p[1]), (dlx, dly, p[:2])
+        assert abs(lmp.get_thermo("pxx")) < abs(p[0]) and abs(lmp.get_thermo("pyy")) < abs(p[1])
+
+
+def test_regression_sheet(plugin, tmp_path):
+    """Energy, stress and per-atom forces of a stored 48-atom sheet and model file."""
+    reference = json.loads((DATA_DIR / "regression_hbn.json").read_text())
+    model = DATA_DIR / reference["model"]
+    data = DATA_DIR / reference["data"]
+    with LammpsSession(plugin) as session:
+        session.commands(setup_commands(data, model) + """
+compute pvir all pressure NULL virial
+thermo_style custom step pe c_pvir[*]
+run 0
+""")
+        lmp = session.lmp
+        n = lmp.extract_global("nlocal")
+        ids = lmp.numpy.extract_atom("id")[:n].copy()
+        forces = lmp.numpy.extract_atom("f")[:n][np.argsort(ids)].copy()
+        energy = lmp.get_thermo("pe")
+        pressure = lmp.numpy.extract_compute("pvir", 0, 1).copy()
+    tol = reference["tolerance"]
+    assert energy == pytest.approx(reference["energy"], rel=tol["energy_rel"])
+    np.testing.assert_allclose(pressure, reference["pressure_bar"], rtol=0, atol=tol["pressure_bar_abs"])
+    np.testing.assert_allclose(forces, np.array(reference["forces"]), rtol=0, atol=tol["force_abs"])
