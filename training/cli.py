@@ -13,6 +13,7 @@ import sys
 # One module per subcommand (or group of subcommands), in the order `--help` lists them.
 COMMAND_MODULES = [
     "evaluate",
+    "plugin_cli",
 ]
 
 
