@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+
+# TorchScript is what LAMMPS' C++ side loads (torch.export has no C++ loader for libtorch
+# hosts), so its deprecation notice is noise for our users.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.(save|load|script)` is deprecated")
 
 from .config import FORMAT_VERSION
 from .model import AreaNet

@@ -64,6 +64,7 @@ class AreaNet(nn.Module):
         self.register_buffer("feature_std", torch.ones(n_species, n_features, dtype=torch.float64))
         self.register_buffer("ref_energy", torch.zeros(n_species, dtype=torch.float64))  # [S] eV
         self.register_buffer("energy_scale", torch.ones((), dtype=torch.float64))  # eV
+        self.register_buffer("force_scale", torch.ones((), dtype=torch.float64))  # eV/Å, direct head
         n_out = 1 if self.conservative else 1 + config.dims
         self.mlps = nn.ModuleList(
             [make_mlp(n_features, list(config.hidden), n_out, config.activation) for _ in self.species]
@@ -120,7 +121,7 @@ class AreaNet(nn.Module):
         fx = frame_force[:, :, 0:1] * x_axis[:, self.frame_ref]  # [m, F, 3]
         fy = (frame_force[:, :, 1:2] * self.frame_sy[None, :, None]) * y_axis[:, self.frame_ref]
         fz = (frame_force[:, :, 2:3] * self.frame_sz[None, :, None]) * normal[:, None, :]
-        return self.energy_scale * (fx + fy + fz).mean(1)
+        return self.force_scale * (fx + fy + fz).mean(1)
 
     # --- the contract -----------------------------------------------------------------------
 

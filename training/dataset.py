@@ -1,0 +1,145 @@
+"""Structures → tensors for training: each element's 12 vertex vectors, computed once.
+
+The shell finder's labelling is piecewise constant in the positions, so for fixed training
+structures it is found once; training differentiates only through the vertex vectors
+(r_vertex − r_centre), exactly as the exported contract does through its edge vectors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from areanet.potential.export import model_error_message
+from areanet.potential.model import AreaNet
+from areanet.potential.neighbors import build_edges
+
+from .cli import UserError
+
+
+@dataclass
+class Batch:
+    vertices: torch.Tensor  # [m, 12, 3] vertex vectors relative to the centre, Å
+    centre_spec: torch.Tensor  # [m] species index of each centre
+    centre_atom: torch.Tensor  # [m] atom index (in the batch) of each centre
+    vertex_atom: torch.Tensor  # [m, 12] atom index (in the batch) of each vertex
+    centre_structure: torch.Tensor  # [m] structure index (in the batch) of each centre
+    n_atoms: torch.Tensor  # [B] atoms per structure
+    energy: torch.Tensor  # [B] reference energy, eV
+    forces: torch.Tensor  # [N, 3] reference forces, eV/Å
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(**{k: v.to(device) for k, v in self.__dict__.items()})
+
+
+@dataclass
+class Elements:
+    """One structure's elements and labels."""
+
+    vertices: torch.Tensor  # [m, 12, 3]
+    centre_spec: torch.Tensor  # [m]
+    centre_atom: torch.Tensor  # [m]
+    vertex_atom: torch.Tensor  # [m, 12]
+    energy: float
+    forces: torch.Tensor  # [n, 3]
+
+
+def structure_elements(model: AreaNet, atoms, label: str) -> Elements:
+    edges = build_edges(atoms, model.cutoff, model.species)
+    try:
+        centres, slots = model.element_slots(edges.vec, edges.src, edges.edge_spec, edges.spec)
+    except RuntimeError as err:
+        raise UserError(f"{label}: {model_error_message(err)}") from None
+    return Elements(
+        vertices=edges.vec[slots],
+        centre_spec=edges.spec[centres],
+        centre_atom=centres,
+        vertex_atom=edges.dst[slots],
+        energy=float(atoms.get_potential_energy()),
+        forces=torch.from_numpy(np.asarray(atoms.get_forces(), dtype=np.float64)),
+    )
+
+
+def prepare(model: AreaNet, structures, labels: list[str] | None = None, progress_desc: str = "") -> list[Elements]:
+    from .progress import progress
+
+    labels = labels or [f"structure {k}" for k in range(len(structures))]
+    items = zip(structures, labels)
+    if progress_desc:
+        items = progress(items, total=len(structures), desc=progress_desc)
+    return [structure_elements(model, atoms, label) for atoms, label in items]
+
+
+def collate(items: list[Elements]) -> Batch:
+    offsets = np.cumsum([0] + [len(e.forces) for e in items[:-1]])
+    return Batch(
+        vertices=torch.cat([e.vertices for e in items]),
+        centre_spec=torch.cat([e.centre_spec for e in items]),
+        centre_atom=torch.cat([e.centre_atom + int(o) for e, o in zip(items, offsets)]),
+        vertex_atom=torch.cat([e.vertex_atom + int(o) for e, o in zip(items, offsets)]),
+        centre_structure=torch.cat(
+            [torch.full((len(e.centre_atom),), k, dtype=torch.long) for k, e in enumerate(items)]
+        ),
+        n_atoms=torch.tensor([len(e.forces) for e in items], dtype=torch.long),
+        energy=torch.tensor([e.energy for e in items], dtype=torch.float64),
+        forces=torch.cat([e.forces for e in items]),
+    )
+
+
+def predict_batch(model: AreaNet, batch: Batch, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(energies [B], forces [N, 3], force_mask [N]) for a batch.
+
+    Conservative models: F = −∂E/∂R on every atom (the graph kept when training). Direct
+    models: the force head's output on the centre atoms; other atoms are masked out.
+    """
+    n_structures = batch.n_atoms.shape[0]
+    n_atoms = batch.forces.shape[0]
+    vertices = batch.vertices
+    if model.conservative and not vertices.requires_grad:
+        vertices = vertices.detach().requires_grad_(True)
+    energy_c, force_c = model.element_outputs(vertices, batch.centre_spec)  # [m], [m, 3]
+    energy = torch.zeros(n_structures, dtype=energy_c.dtype, device=energy_c.device)
+    energy = energy.index_add(0, batch.centre_structure, energy_c)  # [B]
+    forces = torch.zeros((n_atoms, 3), dtype=energy_c.dtype, device=energy_c.device)
+    mask = torch.zeros(n_atoms, dtype=torch.bool, device=energy_c.device)
+    if model.conservative:
+        (grad,) = torch.autograd.grad(energy.sum(), vertices, create_graph=create_graph)  # [m, 12, 3]
+        forces = forces.index_add(0, batch.centre_atom, grad.sum(1))
+        forces = forces.index_add(0, batch.vertex_atom.reshape(-1), -grad.reshape(-1, 3))
+        mask[:] = True
+    else:
+        forces = forces.index_add(0, batch.centre_atom, force_c)
+        mask[batch.centre_atom] = True
+    return energy, forces, mask
+
+
+def fit_statistics(model: AreaNet, items: list[Elements]) -> dict[str, float]:
+    """Input standardisation, per-species reference energies and output scales from data."""
+    n_species = len(model.species)
+    counts = np.zeros((len(items), n_species))
+    for k, e in enumerate(items):
+        counts[k] = np.bincount(e.centre_spec.numpy(), minlength=n_species)
+    energies = np.array([e.energy for e in items])
+    ref, *_ = np.linalg.lstsq(counts, energies, rcond=None)  # minimum norm when B and N always pair
+    all_forces = torch.cat([e.forces for e in items])
+    force_rms = float(all_forces.pow(2).mean().sqrt())
+    thin = []
+    with torch.no_grad():
+        vertices = torch.cat([e.vertices for e in items])
+        spec = torch.cat([e.centre_spec for e in items])
+        for s in range(n_species):
+            sel = spec == s
+            if not bool(sel.any()):
+                continue
+            feats = torch.cat([model.features(v) for v in vertices[sel].split(20000)])  # [m_s, F, f]
+            flat = feats.reshape(-1, feats.shape[-1])
+            std = flat.std(0)
+            thin += [int(i) for i in torch.nonzero(std < 1e-3).flatten()]
+            model.feature_mean[s] = flat.mean(0)
+            model.feature_std[s] = std.clamp(min=1e-2)
+        model.ref_energy[:] = torch.from_numpy(ref)
+        typical_std = float(model.feature_std.median())
+        model.energy_scale.fill_(max(force_rms * typical_std, 1e-3))
+        model.force_scale.fill_(max(force_rms, 1e-3))
+    return {"force_rms": force_rms, "constant_features": len(set(thin)), "ref_energy": ref.tolist()}
