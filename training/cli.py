@@ -12,7 +12,10 @@ import sys
 
 # One module per subcommand (or group of subcommands), in the order `--help` lists them.
 COMMAND_MODULES = [
+    "data_cli",
+    "train",
     "evaluate",
+    "export_cli",
     "plugin_cli",
 ]
 
