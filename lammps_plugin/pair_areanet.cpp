@@ -73,8 +73,6 @@ void PairAreanet::compute(int eflag, int vflag)
   int *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
 
-  if (inum == 0) return;
-
   // size the buffers for the worst case (every listed neighbour inside the cutoff)
 
   bigint maxedges = 0;
@@ -125,9 +123,11 @@ void PairAreanet::compute(int eflag, int vflag)
   }
 
   std::string message;
-  if (!model->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
-                      centre_spec.data(), atom_energy.data(), de_dedge.data(), message))
-    model_error(message, inum, ilist);
+  bool ok = true;
+  if (inum > 0)
+    ok = model->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
+                        centre_spec.data(), atom_energy.data(), de_dedge.data(), message);
+  check_model_errors(ok, message, inum, ilist);
 
   // energies
 
@@ -175,11 +175,38 @@ void PairAreanet::compute(int eflag, int vflag)
 }
 
 /* ----------------------------------------------------------------------
-   the model refused to evaluate: name the atom (ID, not local index) when
-   the model names a centre, and stop this rank
+   stop all ranks if the model refused to evaluate on any of them, naming the
+   atom by its ID (not its local index) when the model names a centre.
+   The lowest failing rank's message is broadcast and reported by
+   error->all(): rank 0 then prints it and writes it to the log file, and
+   all ranks stop cleanly.  (With error->one() from a rank other than 0 the
+   message never reaches the log file, and mpiexec may drop the rank's
+   output when MPI_Abort tears the job down.)  Costs one MPI_Allreduce of
+   one int per force call.
 ------------------------------------------------------------------------- */
 
-void PairAreanet::model_error(const std::string &message, int inum, const int *ilist)
+void PairAreanet::check_model_errors(bool ok, const std::string &message, int inum,
+                                     const int *ilist)
+{
+  int failed_rank = ok ? comm->nprocs : comm->me;
+  int first_failed;
+  MPI_Allreduce(&failed_rank, &first_failed, 1, MPI_INT, MPI_MIN, world);
+  if (first_failed == comm->nprocs) return;
+
+  std::string report;
+  if (comm->me == first_failed) report = describe_model_error(message, inum, ilist);
+  int length = static_cast<int>(report.size());
+  MPI_Bcast(&length, 1, MPI_INT, first_failed, world);
+  report.resize(length);
+  MPI_Bcast(&report[0], length, MPI_CHAR, first_failed, world);
+  if (comm->nprocs > 1) report += fmt::format(" (on proc {})", first_failed);
+  error->all(FLERR, report);
+}
+
+/* ---------------------------------------------------------------------- */
+
+std::string PairAreanet::describe_model_error(const std::string &message, int inum,
+                                              const int *ilist)
 {
   std::string reason = message;
   if (utils::strmatch(reason, "^areanet: ")) reason = reason.substr(9);
@@ -192,11 +219,11 @@ void PairAreanet::model_error(const std::string &message, int inum, const int *i
       const int i = ilist[ii];
       const tagint id = atom->tag[i];
       reason = std::regex_replace(reason, centre_index, fmt::format("atom ID {}", id));
-      error->one(FLERR, "Pair areanet: {} [atom ID {}: type {}, at {:.4f} {:.4f} {:.4f}]", reason,
-                 id, atom->type[i], atom->x[i][0], atom->x[i][1], atom->x[i][2]);
+      return fmt::format("Pair areanet: {} [atom ID {}: type {}, at {:.4f} {:.4f} {:.4f}]", reason,
+                         id, atom->type[i], atom->x[i][0], atom->x[i][1], atom->x[i][2]);
     }
   }
-  error->one(FLERR, "Pair areanet: model evaluation failed: {}", reason);
+  return "Pair areanet: model evaluation failed: " + reason;
 }
 
 /* ----------------------------------------------------------------------

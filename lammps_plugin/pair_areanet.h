@@ -18,6 +18,10 @@
      vatom_i += W/2, vatom_j += W/2
 
    Per-atom energy: eatom_i = the model's energy of centre i.
+
+   Errors: every problem with the model file or the input stops LAMMPS through
+   error->all() with the reason; an atom without a complete area element is
+   named by its atom ID (the model names its local centre index).
 ------------------------------------------------------------------------- */
 
 #ifdef PAIR_CLASS
@@ -72,7 +76,8 @@ class PairAreanet : public Pair {
 
   void allocate();
   void load_model(const std::string &file);
-  [[noreturn]] void model_error(const std::string &message, int inum, const int *ilist);
+  void check_model_errors(bool ok, const std::string &message, int inum, const int *ilist);
+  std::string describe_model_error(const std::string &message, int inum, const int *ilist);
 };
 
 }    // namespace LAMMPS_NS

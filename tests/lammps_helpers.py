@@ -407,18 +407,30 @@ def run_lmp(input_text: str, workdir: Path, nprocs: int = 1, variables: dict | N
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def read_dump(path: Path) -> Tuple[np.ndarray, np.ndarray]:
-    """(ids, rows) of the last snapshot of a ``dump custom`` text file, sorted by ID."""
+def read_dump(path: Path) -> dict:
+    """The last snapshot of a ``dump custom`` text file: {column: array}, sorted by atom ID.
+
+    Numeric columns become float arrays ("id" an int array); others (element) stay strings.
+    """
     lines = Path(path).read_text().splitlines()
     start = max(k for k, line in enumerate(lines) if line.startswith("ITEM: ATOMS"))
     count = max(k for k, line in enumerate(lines[:start]) if line.startswith("ITEM: NUMBER OF ATOMS"))
     n = int(lines[count + 1])
-    rows = np.array([[float(v) for v in line.split()] for line in lines[start + 1:start + 1 + n]])
+    names = lines[start].split()[2:]
+    rows = [line.split() for line in lines[start + 1:start + 1 + n]]
     if len(rows) != n:
         raise ValueError(f"{path}: expected {n} atoms, found {len(rows)}")
-    ids = rows[:, 0].astype(int)
-    order = np.argsort(ids)
-    return ids[order], rows[order]
+    columns = {}
+    for k, name in enumerate(names):
+        values = [row[k] for row in rows]
+        try:
+            columns[name] = np.array(values, dtype=float)
+        except ValueError:
+            columns[name] = np.array(values)
+    order = np.argsort(columns["id"])
+    columns = {name: values[order] for name, values in columns.items()}
+    columns["id"] = columns["id"].astype(int)
+    return columns
 
 
 # --- the regression files ------------------------------------------------------------------

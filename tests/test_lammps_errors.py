@@ -213,6 +213,7 @@ def test_error_through_lmp_executable(plugin, workdir, model):
     proc = run_lmp(f"plugin load {plugin}\n" + setup_commands(data, model) + "run 0\n", workdir)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "ERROR on proc 0: Pair areanet: no complete area element at atom ID 1" in output, output
+    assert "ERROR: Pair areanet: no complete area element at atom ID 1" in output, output
+    assert "no complete area element at atom ID 1" in (workdir / "in.test.log").read_text()
     for crash in ("terminate called", "c10::Error", "Segmentation fault", "core dumped"):
         assert crash not in output

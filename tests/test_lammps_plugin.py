@@ -14,13 +14,16 @@ import pytest
 from lammps_helpers import (
     DATA_DIR,
     NKTV2P,
+    ROOT,
     LammpsSession,
     evaluate_lammps,
     evaluate_reference,
     make_sheet,
     perturb,
     plugin_library,
+    read_dump,
     rotate,
+    run_lmp,
     setup_commands,
     strain,
     tilted_sheet,
@@ -203,3 +206,33 @@ run 0
     assert energy == pytest.approx(reference["energy"], rel=tol["energy_rel"])
     np.testing.assert_allclose(pressure, reference["pressure_bar"], rtol=0, atol=tol["pressure_bar_abs"])
     np.testing.assert_allclose(forces, np.array(reference["forces"]), rtol=0, atol=tol["force_abs"])
+
+
+EXAMPLES = {  # input -> (variables for a short run, what it prints, its dump)
+    "in.relax": ({"iters": 5}, "relaxed: E/atom", "relax.dump"),
+    "in.nve": ({"steps": 10, "every": 5}, "NVE energy drift:", "nve.dump"),
+    "in.nvt": ({"steps": 10, "every": 5, "T": 1000}, "NVT at 1000 K:", "nvt-1000.dump"),
+    "in.npt": ({"steps": 10, "every": 5}, "NPT at 300 K, 0.0 bar (x, y):", "npt.dump"),
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_example_inputs_run(plugin, model, tmp_path, example):
+    """examples/hbn/in.*: run briefly with the venv's lmp, print their result line, write a
+    log and a dump that ASE reads (symbols from the element column, forces)."""
+    from ase.io import read
+
+    variables, printed, dump = EXAMPLES[example]
+    subprocess_sheet = tmp_path / "sheet-240.data"
+    assert make_sheet.main(["--atoms", "240", "-o", str(subprocess_sheet)]) == 0
+    variables = {"plugin": plugin, "model": model, "data": subprocess_sheet.name, **variables}
+    proc = run_lmp((ROOT / "examples" / "hbn" / example).read_text(), tmp_path, variables=variables,
+                   name=example)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert any(line.startswith(printed) for line in proc.stdout.splitlines()), proc.stdout[-2000:]
+    assert list(tmp_path.glob("*.log.lammps")), "the example wrote no log"
+    frame = read(tmp_path / dump, format="lammps-dump-text", index=-1)
+    assert len(frame) == 240 and sorted(set(frame.get_chemical_symbols())) == ["B", "N"]
+    columns = read_dump(tmp_path / dump)
+    forces = np.stack([columns["fx"], columns["fy"], columns["fz"]], axis=1)
+    np.testing.assert_allclose(frame.get_forces(), forces, atol=1e-6)
