@@ -236,3 +236,21 @@ def test_example_inputs_run(plugin, model, tmp_path, example):
     columns = read_dump(tmp_path / dump)
     forces = np.stack([columns["fx"], columns["fy"], columns["fz"]], axis=1)
     np.testing.assert_allclose(frame.get_forces(), forces, atol=1e-6)
+
+
+def test_areanet_lammps_plugin_command(plugin, capsys, monkeypatch, tmp_path):
+    """`areanet lammps-plugin` prints the library the tests load; a clear error when unbuilt."""
+    import argparse
+
+    from areanet.training import plugin_cli
+    from areanet.training.cli import UserError
+
+    parser = argparse.ArgumentParser()
+    plugin_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["lammps-plugin"])
+    assert args.func(args) == 0
+    assert capsys.readouterr().out.strip() == str(plugin.resolve())
+
+    monkeypatch.setenv("AREANET_BUILD_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(UserError, match="not built.*--build"):
+        args.func(args)
