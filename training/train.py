@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
         order = torch.randperm(len(train_items), generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch))
         batches = [order[k : k + cfg.batch_size].tolist() for k in range(0, len(order), cfg.batch_size)]
         epoch_start = time.perf_counter()
-        for idx in progress(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}") if not quiet else batches:
+        show_bar = not quiet and sys.stderr.isatty()  # in a log, the epoch lines below suffice
+        for idx in progress(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}") if show_bar else batches:
             batch = collate([train_items[k] for k in idx]).to(device)
             loss, _ = batch_loss(model, batch, cfg, create_graph=model.conservative)
             optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,111 @@
+"""Training, resume, export and evaluation end to end on small ExTeP data."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from areanet.training.cli import UserError, main
+from areanet.training.config import TrainConfig
+from areanet.training.generate import generate, write_frames
+from areanet.training.train import load_checkpoint, train
+
+
+@pytest.fixture(scope="module")
+def extep_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "extep.extxyz"
+    write_frames(generate("paper", "extep", per_level=3, seed=11, show_progress=False), path)
+    return path
+
+
+def config(data, **overrides):
+    values = dict(data=[str(data)], epochs=3, batch_size=4, dims=2, lr=5e-3, seed=3, threads=1)
+    values.update(overrides)
+    return TrainConfig.from_dict(values)
+
+
+def test_short_training_learns_forces(extep_data, tmp_path):
+    summary = train(config(extep_data, epochs=12, batch_size=2), tmp_path / "run", quiet=True)
+    from ase.io import read
+
+    spread = np.concatenate([a.get_forces().ravel() for a in read(extep_data, ":")]).std()
+    test = summary["test"]["all"]
+    rmse = np.sqrt(np.mean([test[f"force_rmse_{c}"] ** 2 for c in "xy"]))
+    assert rmse < 0.15 * spread, (rmse, spread)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[-1]["val_force_rmse"] < 0.5 * history[0]["val_force_rmse"]
+    assert (tmp_path / "run" / "config.toml").read_text().startswith("data = [")
+    assert (tmp_path / "run" / "test" / "metrics.json").is_file()
+
+
+def test_resume_continues_exactly(extep_data, tmp_path, monkeypatch):
+    import areanet.training.train as train_module
+
+    straight = tmp_path / "straight"
+    train(config(extep_data), straight, quiet=True)
+    interrupted = tmp_path / "interrupted"
+    real_evaluate, calls = train_module.evaluate_split, []
+
+    def interrupt_in_third_epoch(*args, **kwargs):  # Ctrl-C arrives during epoch 3
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_split", interrupt_in_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(extep_data), interrupted, quiet=True)
+    monkeypatch.setattr(train_module, "evaluate_split", real_evaluate)
+    assert load_checkpoint(interrupted / "last.pt")["epoch"] == 1  # two epochs were saved
+    with pytest.raises(UserError, match="--resume"):
+        train(config(extep_data), interrupted, quiet=True)
+    train(config(extep_data), interrupted, resume=True, quiet=True)
+    a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(interrupted / "last.pt")
+    assert a["epoch"] == b["epoch"] == 2 and len(b["history"]) == 3
+    for key, value in a["state_dict"].items():
+        assert torch.allclose(value, b["state_dict"][key], rtol=0, atol=1e-10), key
+
+
+def test_direct_force_mode_trains_but_does_not_export(extep_data, tmp_path, capsys):
+    train(config(extep_data, forces="direct", centers="N", epochs=2), tmp_path / "direct", quiet=True)
+    assert main(["export", str(tmp_path / "direct" / "best.pt"), "-o", str(tmp_path / "d.pt")]) == 2
+    assert "non-conservative" in capsys.readouterr().err
+    assert not (tmp_path / "d.pt").exists()
+    # evaluation counts only the centre atoms' forces: the direct head predicts nothing else
+    assert main(["evaluate", str(tmp_path / "direct" / "best.pt"), str(extep_data),
+                 "--out", str(tmp_path / "ev"), "--no-plots"]) == 0
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["N"]["n_force_atoms"] == 30 * metrics["all"]["n_structures"]
+
+
+def test_export_then_evaluate(extep_data, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--set", f"data=['{extep_data}']", "--set", "epochs=2", "--set", "dims=2",
+                 "--set", "threads=1", "--out", str(run), "--quiet"]) == 0
+    assert main(["export", str(run / "best.pt"), "-o", str(tmp_path / "m.pt")]) == 0
+    from areanet.potential import read_metadata
+
+    meta = read_metadata(tmp_path / "m.pt")
+    assert meta["species"] == ["B", "N"] and meta["units"] == "metal" and meta["dims"] == 2
+    assert len(meta["data_hash"]) == 64 and "force_magnitude_rmse" in meta["test_metrics"]["all"]
+    for model in (run / "best.pt", tmp_path / "m.pt"):
+        out = tmp_path / f"ev-{model.suffix}-{model.stem}"
+        assert main(["evaluate", str(model), str(extep_data), "--out", str(out)]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["all"]["n_structures"] == 63 and (out / "parity.png").stat().st_size > 10_000
+    first = json.loads((tmp_path / "ev-.pt-best" / "metrics.json").read_text())["all"]
+    second = json.loads((tmp_path / "ev-.pt-m" / "metrics.json").read_text())["all"]
+    assert first["force_rmse_x"] == pytest.approx(second["force_rmse_x"], rel=1e-9)
+
+
+def test_config_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('epochz = 3\n')
+    with pytest.raises(UserError, match=r"unknown key\(s\) \['epochz'\]"):
+        TrainConfig.load(bad)
+    with pytest.raises(UserError, match="order"):
+        TrainConfig.from_dict({"data": ["x"], "order": "medium"}).check()
+    with pytest.raises(UserError, match="expected a number"):
+        TrainConfig.load(None, ["epochs=many"])
+    cfg = TrainConfig.load(None, ["epochs=7", "data=['a.xyz']", "order=low"])
+    assert (cfg.epochs, cfg.data, cfg.order) == (7, ["a.xyz"], "low")
