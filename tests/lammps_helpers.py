@@ -30,7 +30,7 @@ import torch
 from ase import Atoms
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+VENV_BIN = Path(sys.prefix) / "bin"  # the venv running the tests
 LMP = VENV_BIN / "lmp"
 MPIEXEC = VENV_BIN / "mpiexec"
 BUILD_SCRIPT = ROOT / "scripts" / "build_plugin.sh"
