@@ -1,0 +1,185 @@
+"""Perturbed h-BN training structures, the report's protocol and a 3D one (DESIGN.md §7).
+
+The structure: a 60-atom monolayer cell, 5 × 3 rectangular 4-atom cells (a × √3 a, atoms
+B (0, 0), N (0, b), B (a/2, 3b/2), N (a/2, 5b/2) with bond b = a/√3), cell height 12 Å, atoms
+at z = 6 Å, relaxed with the reference in use (its lattice constant a minimises E(a)).
+This is the layout of the PBE data in ``data/`` (same atom order).
+
+For a perturbation strength p (in %), every atom is displaced in-plane by a vector uniform
+in a disk of radius p·b (area-uniform: radius p·b·√u, angle 2πv). Protocols:
+
+* ``paper`` (set ``inplane``): p = 1.0, 1.2, …, 5.0 % (21 levels);
+* ``3d`` (set ``3d``): first a random in-plane strain, εxx, εyy, εxy each uniform in ±1 %,
+  applied to the cell and the atoms (r → (1 + ε) r, ε symmetric), then the same in-plane
+  disk displacement plus an out-of-plane displacement uniform in [−p·b, p·b];
+* ``extrap=True`` (set ``extrap``): the extrapolation points of the report, p = 0 % (the
+  perfect cell: 1 frame), 0.5, 5.5, 6.0, 6.5, 7.0, 7.5 % (2 frames each by default), with
+  the displacements of the chosen protocol.
+
+Counts. ``per_level=None`` gives the report's 4450 structures: 4450 = 21 × 211 + 19, so
+the 19 lowest levels (1.0 … 4.6 %) get 212 frames and the two highest (4.8, 5.0 %) 211.
+
+Randomness. Every frame draws from its own ``numpy`` Generator seeded with
+``(seed, set, level, index)``: the same seed gives the same frames, and a smaller
+``per_level`` gives a prefix of each level of a larger run.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+PAPER_LEVELS = tuple(round(1.0 + 0.2 * i, 1) for i in range(21))  # %, 1.0 ... 5.0
+EXTRAP_LEVELS = (0.0, 0.5, 5.5, 6.0, 6.5, 7.0, 7.5)  # %
+PAPER_TOTAL = 4450
+EXTRAP_PER_LEVEL = 2
+STRAIN_MAX = 0.01  # |εxx|, |εyy|, |εxy| of the 3d protocol
+CELL_HEIGHT = 12.0  # Å
+SHEET_Z = 6.0  # Å
+PROTOCOLS = {"paper": "inplane", "3d": "3d"}
+_SET_CODES = {"inplane": 0, "3d": 1, "extrap-inplane": 2, "extrap-3d": 3}
+
+
+def perfect_sheet(a: float, nx: int = 5, ny: int = 3, height: float = CELL_HEIGHT,
+                  z: float = SHEET_Z):
+    """The perfect h-BN monolayer of ``nx × ny`` rectangular 4-atom cells (4·nx·ny atoms)."""
+    from ase import Atoms
+
+    b = a / math.sqrt(3.0)
+    motif = [("B", 0.0, 0.0), ("N", 0.0, b), ("B", a / 2, 1.5 * b), ("N", a / 2, 2.5 * b)]
+    symbols, positions = [], []
+    for i in range(nx):
+        for j in range(ny):
+            for s, x, y in motif:
+                symbols.append(s)
+                positions.append((x + i * a, y + j * 3.0 * b, z))
+    cell = [[nx * a, 0.0, 0.0], [0.0, ny * 3.0 * b, 0.0], [0.0, 0.0, height]]
+    return Atoms(symbols, positions=positions, cell=cell, pbc=True)
+
+
+def default_counts(n_levels: int = len(PAPER_LEVELS), total: int = PAPER_TOTAL) -> list[int]:
+    """Frames per level summing to ``total``: the remainder goes to the lowest levels."""
+    base, extra = divmod(total, n_levels)
+    return [base + (1 if i < extra else 0) for i in range(n_levels)]
+
+
+def level_counts(per_level: int | None = None, extrap: bool = False) -> dict[float, int]:
+    """Strength (%) -> number of frames for one run."""
+    if extrap:
+        n = EXTRAP_PER_LEVEL if per_level is None else per_level
+        return {p: (1 if p == 0.0 else n) for p in EXTRAP_LEVELS}
+    if per_level is None:
+        return dict(zip(PAPER_LEVELS, default_counts()))
+    return {p: per_level for p in PAPER_LEVELS}
+
+
+def perturb(sheet, strength_pct: float, rng: np.random.Generator, bond: float,
+            three_d: bool = False):
+    """A perturbed copy of ``sheet``: strain (3d), in-plane disk and out-of-plane (3d)."""
+    atoms = sheet.copy()
+    n = len(atoms)
+    radius = strength_pct / 100.0 * bond
+    if three_d:
+        exx, eyy, exy = rng.uniform(-STRAIN_MAX, STRAIN_MAX, size=3)
+        deform = np.array([[1.0 + exx, exy], [exy, 1.0 + eyy]])  # symmetric
+        cell = atoms.cell.array.copy()
+        cell[:, :2] = cell[:, :2] @ deform
+        pos = atoms.positions.copy()
+        pos[:, :2] = pos[:, :2] @ deform
+        atoms.set_cell(cell, scale_atoms=False)
+        atoms.positions = pos
+    r = radius * np.sqrt(rng.random(n))  # [n], area-uniform in the disk
+    theta = 2.0 * np.pi * rng.random(n)  # [n]
+    disp = np.zeros((n, 3))
+    disp[:, 0] = r * np.cos(theta)
+    disp[:, 1] = r * np.sin(theta)
+    if three_d:
+        disp[:, 2] = rng.uniform(-radius, radius, size=n)
+    atoms.positions = atoms.positions + disp
+    return atoms
+
+
+def generate(protocol: str = "paper", reference: str = "extep", per_level: int | None = None,
+             seed: int = 0, extrap: bool = False, show_progress: bool = True) -> list:
+    """Perturbed 60-atom cells labelled with the reference (list of ase.Atoms).
+
+    Each frame carries ``info`` keys ``set``, ``perturb_strength_pct``, ``index`` (within its
+    level) and ``reference``, and a SinglePointCalculator with energy and forces.
+    """
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from .progress import progress
+    from .reference import LammpsReference, relaxed_lattice_constant
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    if per_level is not None and per_level < 1:
+        raise ValueError(f"per_level must be at least 1, got {per_level}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    three_d = protocol == "3d"
+    set_name = "extrap" if extrap else PROTOCOLS[protocol]
+    set_code = _SET_CODES[f"extrap-{PROTOCOLS[protocol]}" if extrap else set_name]
+
+    a = relaxed_lattice_constant(reference)
+    bond = a / math.sqrt(3.0)
+    sheet = perfect_sheet(a)
+    ref = LammpsReference(reference)
+    description = f"{ref.description} a0={a:.5f}A {protocol}-protocol"
+
+    jobs = [(p, k) for p, count in level_counts(per_level, extrap).items() for k in range(count)]
+    frames = []
+    try:
+        iterator = progress(jobs, desc=f"{reference} {set_name}") if show_progress else jobs
+        for p, k in iterator:
+            rng = np.random.default_rng([seed, set_code, int(round(p * 10)), k])
+            atoms = perturb(sheet, p, rng, bond, three_d=three_d)
+            energy, forces = ref.label(atoms)
+            atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+            atoms.info.update(set=set_name, perturb_strength_pct=float(p), index=int(k),
+                              reference=description)
+            frames.append(atoms)
+    finally:
+        ref.close()
+    return frames
+
+
+def write_frames(frames, path: str | os.PathLike) -> Path:
+    """Write frames as extended XYZ (gzip-compressed when the name ends in ``.gz``).
+
+    Written to a temporary name and renamed, so an interrupted run leaves no half file.
+    """
+    import gzip
+    import io
+
+    import ase.io
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    if path.name.endswith(".gz"):  # mtime=0: the same frames give the same bytes
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6,
+                                                   mtime=0, filename="") as packed, \
+                io.TextIOWrapper(packed, encoding="utf-8") as handle:
+            ase.io.write(handle, frames, format="extxyz")
+    else:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            ase.io.write(handle, frames, format="extxyz")
+    os.replace(tmp, path)
+    return path
+
+
+def run(protocol: str, reference: str, out, per_level: int | None = None, seed: int = 0,
+        extrap: bool = False, show_progress: bool = True) -> dict:
+    """Generate, write and time one data set; returns a summary dict."""
+    t0 = time.perf_counter()
+    frames = generate(protocol, reference, per_level=per_level, seed=seed, extrap=extrap,
+                      show_progress=show_progress)
+    t1 = time.perf_counter()
+    path = write_frames(frames, out)
+    t2 = time.perf_counter()
+    return {"path": str(path), "n_structures": len(frames), "seconds_generate": t1 - t0,
+            "seconds_write": t2 - t1, "seconds_total": t2 - t0}
