@@ -3,9 +3,9 @@
    The TorchScript side of pair_style areanet.
 
    This header deliberately includes no torch and no LAMMPS header: LAMMPS
-   and libtorch each ship their own (different) copy of the fmt library, so
-   the two are kept in separate translation units and meet only through this
-   plain C++ interface.  No function here throws: every libtorch exception is
+   and libtorch each ship their own copy of the fmt library (10.2 and 12.1,
+   with the same include guards), so the two are kept in separate
+   translation units and meet only through this plain C++ interface.  No function here throws: every libtorch exception is
    caught inside and returned as a message for the pair style to report
    through LAMMPS' error class.
 ------------------------------------------------------------------------- */
