@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
-from .export import load_model, model_error_message
+from .export import MODEL_ERRORS, load_model, model_error_message
 from .neighbors import build_edges, edge_forces, edge_virial
 
 
@@ -33,7 +33,7 @@ class AreaNetCalculator(Calculator):
         n = len(self.atoms)
         try:
             atom_energy, dE_dedge = self.model(edges.vec, edges.src, edges.edge_spec, edges.spec)
-        except RuntimeError as err:  # the model names the atom; keep its one-line reason
+        except MODEL_ERRORS as err:  # the model names the atom; keep its one-line reason
             raise RuntimeError(model_error_message(err)) from None
         forces = edge_forces(edges, dE_dedge, n)
         energy = float(atom_energy.sum())

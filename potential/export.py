@@ -25,6 +25,11 @@ from .model import AreaNet
 METADATA_FILE = "metadata.json"
 
 
+# What a model raises for a bad structure: RuntimeError when eager, torch.jit.Error (not a
+# RuntimeError subclass) when scripted.
+MODEL_ERRORS = (RuntimeError, torch.jit.Error)
+
+
 class ModelFileError(Exception):
     """A model file that is missing, corrupt or of another format version."""
 
@@ -33,7 +38,7 @@ def model_error_message(err: BaseException) -> str:
     """The one-line reason from an error raised inside a (scripted) model."""
     text = str(err)
     if "areanet:" in text:
-        return text[text.index("areanet:"):].splitlines()[0].strip()
+        return text[text.rindex("areanet:"):].splitlines()[0].strip()  # the last: the raised message
     return text.strip().splitlines()[-1] if text.strip() else repr(err)
 
 

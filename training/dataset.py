@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from areanet.potential.export import model_error_message
+from areanet.potential.export import MODEL_ERRORS, model_error_message
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges
 
@@ -49,7 +49,7 @@ def structure_elements(model: AreaNet, atoms, label: str) -> Elements:
     edges = build_edges(atoms, model.cutoff, model.species)
     try:
         centres, slots = model.element_slots(edges.vec, edges.src, edges.edge_spec, edges.spec)
-    except RuntimeError as err:
+    except MODEL_ERRORS as err:
         raise UserError(f"{label}: {model_error_message(err)}") from None
     return Elements(
         vertices=edges.vec[slots],

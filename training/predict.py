@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from areanet.potential.export import ModelFileError, load_model, model_error_message
+from areanet.potential.export import MODEL_ERRORS, ModelFileError, load_model, model_error_message
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges, edge_forces
 
@@ -52,7 +52,7 @@ def predict(model, structures, chunk: int = 64) -> list[tuple[float, np.ndarray,
         edges = build_edges(atoms, float(net.cutoff), list(net.species))
         try:
             atom_energy, g = net(edges.vec, edges.src, edges.edge_spec, edges.spec)
-        except RuntimeError as err:
+        except MODEL_ERRORS as err:
             raise UserError(f"structure {k}: {model_error_message(err)}") from None
         forces = edge_forces(edges, g, len(atoms))
         out.append((float(atom_energy.sum()), forces.detach().numpy(), None))
