@@ -35,9 +35,57 @@ def species_indices(atoms: Atoms, species: list[str]) -> np.ndarray:
     return np.array([lookup[s] for s in symbols], dtype=np.int64)
 
 
+SMALL_CELL_ATOMS = 1500  # below this, all pairs × images beats ASE's cell list
+
+
+def image_pairs(atoms: Atoms, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, r_j − r_i + image shift) for every pair within the cutoff: all pairs × all images.
+
+    Vectorised over pairs, for the small cells of training data (60 atoms: ~1 ms, where
+    ASE's general neighbour list takes tens of ms).
+    """
+    cell = atoms.cell.array
+    pbc = atoms.pbc
+    positions = atoms.positions
+    if pbc.any():
+        frac = np.linalg.solve(cell.T, positions.T).T
+        frac[:, pbc] -= np.floor(frac[:, pbc])  # wrap into the cell along periodic axes
+        positions = frac @ cell
+    reach = []
+    volume = abs(np.linalg.det(cell)) if pbc.all() or atoms.cell.rank == 3 else 0.0
+    for k in range(3):
+        if not pbc[k]:
+            reach.append(0)
+            continue
+        cross = np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])
+        spacing = volume / np.linalg.norm(cross)  # distance between lattice planes
+        reach.append(int(np.ceil(cutoff / spacing)))
+    grids = np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")
+    shifts = np.stack([g.ravel() for g in grids], axis=1) @ cell  # [S, 3]
+    n = len(positions)
+    delta = positions[None, :, :] - positions[:, None, :]  # [n, n, 3] r_j − r_i
+    i_list, j_list, d_list = [], [], []
+    for shift in shifts:
+        vec = delta + shift  # [n, n, 3]
+        dist2 = np.einsum("ijc,ijc->ij", vec, vec)
+        mask = dist2 < cutoff * cutoff
+        if not shift.any():
+            np.fill_diagonal(mask, False)
+        i, j = np.nonzero(mask)
+        i_list.append(i)
+        j_list.append(j)
+        d_list.append(vec[i, j])
+    i = np.concatenate(i_list)
+    order = np.argsort(i, kind="stable")
+    return i[order], np.concatenate(j_list)[order], np.concatenate(d_list)[order]
+
+
 def build_edges(atoms: Atoms, cutoff: float, species: list[str]) -> Edges:
     """Every neighbour within the cutoff, periodic images included (small cells meet themselves)."""
-    i, j, d = neighbor_list("ijD", atoms, cutoff, self_interaction=False)
+    if len(atoms) <= SMALL_CELL_ATOMS and (atoms.cell.rank == 3 or not atoms.pbc.any()):
+        i, j, d = image_pairs(atoms, cutoff)
+    else:
+        i, j, d = neighbor_list("ijD", atoms, cutoff, self_interaction=False)
     return Edges(
         vec=torch.from_numpy(np.ascontiguousarray(d, dtype=np.float64)),
         src=torch.from_numpy(i.astype(np.int64)),

@@ -132,3 +132,24 @@ def test_overlapping_shells(shell, kwargs):
     assert sorted(slots[0].tolist()) == list(range(12))
     with pytest.raises(RuntimeError, match=rf"centre index 0 \(B\): the {shell} atoms .* overlap"):
         find_element_slots(vec, src, edge_spec, spec, centre, ["B", "N"], 3.6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: hbn_sheet(perturb=0.04, z_perturb=0.04),
+    lambda: hbn_sheet(nx=1, ny=1, perturb=0.05),  # a 4-atom cell: atoms meet their own images
+    lambda: hexagonal_sheet(),  # triclinic
+    lambda: hbn_sheet(nx=1, ny=1, vacuum=3.0),  # images along z inside the cutoff too
+])
+def test_small_cell_neighbours_equal_ase(make):
+    from ase.neighborlist import neighbor_list
+
+    from areanet.potential.neighbors import image_pairs
+
+    atoms = make()
+    ours = image_pairs(atoms, 3.6)
+    ase = neighbor_list("ijD", atoms, 3.6)
+
+    def rows(i, j, d):
+        return sorted(zip(i.tolist(), j.tolist(), np.round(d, 9).tolist()))
+
+    assert len(ours[0]) > 0 and rows(*ours) == rows(*ase)
