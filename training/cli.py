@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "evaluate",
     "export_cli",
     "plugin_cli",
+    "reproduce",
 ]
 
 
