@@ -93,6 +93,10 @@ def test_export_then_evaluate(extep_data, tmp_path):
         assert main(["evaluate", str(model), str(extep_data), "--out", str(out)]) == 0
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["all"]["n_structures"] == 63 and (out / "parity.png").stat().st_size > 10_000
+    n_test = len(load_checkpoint(run / "best.pt")["splits"]["test"])
+    assert main(["evaluate", str(tmp_path / "m.pt"), "--split", "test", "--run", str(run / "best.pt"),
+                 "--set", "inplane", "--out", str(tmp_path / "ev-split"), "--no-plots"]) == 0
+    assert json.loads((tmp_path / "ev-split" / "metrics.json").read_text())["all"]["n_structures"] == n_test
     first = json.loads((tmp_path / "ev-.pt-best" / "metrics.json").read_text())["all"]
     second = json.loads((tmp_path / "ev-.pt-m" / "metrics.json").read_text())["all"]
     assert first["force_rmse_x"] == pytest.approx(second["force_rmse_x"], rel=1e-9)

@@ -434,8 +434,14 @@ def register(subparsers) -> None:
         "and strength.png to --out.",
     )
     p.add_argument("model", metavar="MODEL", help="checkpoint (.ckpt/.pt) or TorchScript model file")
-    p.add_argument("data", metavar="DATA", nargs="+",
-                   help="ASE-readable files with reference energies and forces")
+    p.add_argument("data", metavar="DATA", nargs="*",
+                   help="ASE-readable files with reference energies and forces (or use --split)")
+    p.add_argument("--split", choices=["train", "val", "test"],
+                   help="evaluate this split of a training run instead of DATA: its data files "
+                   "and split indices come from --run (default: MODEL when it is a checkpoint)")
+    p.add_argument("--run", metavar="CHECKPOINT", help="best.pt/last.pt whose data and splits --split uses")
+    p.add_argument("--set", dest="only_set", metavar="NAME",
+                   help="keep only structures whose info 'set' is NAME (e.g. inplane, 3d)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the results")
     p.add_argument("--train-range", nargs=2, type=float, metavar=("LO", "HI"),
                    default=list(DEFAULT_TRAIN_RANGE),
@@ -458,6 +464,10 @@ def run(args) -> int:
     if not model.is_file():
         raise UserError(f"model file {model} not found")
     data = [Path(d) for d in args.data]
+    if not data and not args.split:
+        raise UserError("give DATA files or --split train|val|test")
+    if data and args.split:
+        raise UserError("give either DATA files or --split, not both")
     for d in data:
         if not d.exists():
             raise UserError(f"data file {d} not found")
@@ -478,7 +488,27 @@ def run(args) -> int:
     from .data import read_structures
     from .predict import predict
 
-    structures = read_structures([str(d) for d in data])
+    if args.split:
+        from .train import load_checkpoint
+
+        payload = load_checkpoint(args.run or model)
+        files = payload["train_config"]["data"]
+        missing = [f for f in files if not Path(f).exists()]
+        if missing:
+            raise UserError(f"the run's data file {missing[0]} is not there any more")
+        all_structures = read_structures(files)
+        from .data import data_hash
+
+        if data_hash(all_structures) != payload.get("data_hash"):
+            raise UserError(f"the run's data files {files} changed since training (data hash differs)")
+        structures = [all_structures[k] for k in payload["splits"][args.split]]
+        data = [Path(f) for f in files]
+    else:
+        structures = read_structures([str(d) for d in data])
+    if args.only_set:
+        structures = [a for a in structures if a.info.get("set") == args.only_set]
+        if not structures:
+            raise UserError(f"no structure has set = {args.only_set!r}")
     predictions = predict(str(model), structures)
     result = evaluate_predictions(
         structures, predictions, args.out,
@@ -487,7 +517,8 @@ def run(args) -> int:
         plots=not args.no_plots,
         mape_floor=args.mape_floor,
         title=model.name,
-        extra={"model": str(model), "data": [str(d) for d in data]},
+        extra={"model": str(model), "data": [str(d) for d in data], "split": args.split,
+               "set": args.only_set},
     )
     print(format_table(result))
     print(f"\nwrote {Path(args.out) / 'metrics.json'}, metrics.md"
