@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "export_cli",
     "plugin_cli",
     "reproduce",
+    "validate",
 ]
 
 

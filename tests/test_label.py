@@ -1,0 +1,158 @@
+"""`areanet data label`: resumable, parallel labelling (ExTeP here; GPAW when installed)."""
+import gzip
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from areanet.training.cli import UserError, main
+from areanet.training.generate import generate, perfect_sheet, write_frames
+from areanet.training.label import (KEY_HASH, KEY_INDEX, KEY_SECONDS, LabelSettings,
+                                    import_gpaw, label_file, read_labelled, structure_hash)
+from areanet.training.reference import LammpsReference
+
+EXTEP = LabelSettings(reference="extep")
+
+
+@pytest.fixture(scope="module")
+def unlabelled(tmp_path_factory):
+    """21 perturbed 3D cells (one per strength level), written without their labels."""
+    frames = generate("3d", "extep", per_level=1, seed=5, show_progress=False)
+    for atoms in frames:
+        atoms.calc = None
+    path = tmp_path_factory.mktemp("label") / "in.extxyz"
+    write_frames(frames, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected(unlabelled):
+    """Energy and forces of every input structure, labelled directly."""
+    from ase.io import read
+
+    ref = LammpsReference("extep")
+    try:
+        return [ref.label(a) for a in read(unlabelled, ":")]
+    finally:
+        ref.close()
+
+
+def _check_complete(path, expected, n):
+    frames = read_labelled(path, repair=False)
+    assert [f.info[KEY_INDEX] for f in frames] == list(range(n))  # all, once, in input order
+    assert len({f.info[KEY_HASH] for f in frames}) == n
+    for frame, (energy, forces) in zip(frames, expected):
+        assert frame.get_potential_energy() == pytest.approx(energy, abs=1e-8)
+        np.testing.assert_allclose(frame.get_forces(), forces, atol=1e-7)
+        assert frame.info["reference"].startswith("LAMMPS")
+        assert frame.info["set"] == "3d" and "perturb_strength_pct" in frame.info
+    return frames
+
+
+@pytest.mark.parametrize("suffix", [".extxyz", ".extxyz.gz"])
+def test_interrupted_run_resumes_without_loss_or_duplicates(unlabelled, expected, tmp_path,
+                                                            suffix):
+    out = tmp_path / f"out{suffix}"
+
+    def interrupt_after_7(count, frame):
+        if count == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        label_file(unlabelled, out, EXTEP, show_progress=False, on_written=interrupt_after_7)
+    assert len(read_labelled(out)) == 7  # everything written before the interruption
+    # a run killed while writing leaves half a frame: the rerun drops it and goes on
+    half = "60\nLattice=\"1 0 0 0 1 0 0 0 1\" Properties=species:S:1:pos:R:3\nB 0 0 0\n"
+    with open(out, "ab") as handle:
+        data = half.encode()
+        handle.write(gzip.compress(data)[:-12] if suffix.endswith(".gz") else data)
+    summary = label_file(unlabelled, out, EXTEP, show_progress=False)
+    assert summary["n_already_done"] == 7 and summary["n_labelled"] == 14
+    _check_complete(out, expected, 21)
+    # a third run has nothing to do
+    again = label_file(unlabelled, out, EXTEP, show_progress=False)
+    assert again["n_labelled"] == 0 and again["n_already_done"] == 21
+
+
+def test_parallel_equals_serial(unlabelled, expected, tmp_path):
+    serial, parallel = tmp_path / "serial.extxyz", tmp_path / "parallel.extxyz"
+    label_file(unlabelled, serial, EXTEP, workers=1, show_progress=False)
+    summary = label_file(unlabelled, parallel, EXTEP, workers=2, show_progress=False)
+    assert summary["n_labelled"] == 21 and not summary["failed"]
+    a = _check_complete(serial, expected, 21)
+    b = _check_complete(parallel, expected, 21)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.positions, y.positions)
+        assert x.get_potential_energy() == y.get_potential_energy()
+        np.testing.assert_array_equal(x.get_forces(), y.get_forces())
+        assert {k: v for k, v in x.info.items() if k != KEY_SECONDS} == \
+            {k: v for k, v in y.info.items() if k != KEY_SECONDS}
+
+
+def test_limit_and_reordered_input(unlabelled, tmp_path):
+    from ase.io import read, write
+
+    out = tmp_path / "out.extxyz"
+    assert label_file(unlabelled, out, EXTEP, limit=4, show_progress=False)["n_labelled"] == 4
+    # the same structures in another order are recognised by their fingerprint
+    frames = read(unlabelled, ":")[::-1]
+    shuffled = tmp_path / "reversed.extxyz"
+    write(shuffled, frames)
+    summary = label_file(shuffled, out, EXTEP, show_progress=False)
+    assert summary["n_already_done"] == 4 and summary["n_labelled"] == 17
+    labelled = read_labelled(out)
+    assert sorted(f.info[KEY_HASH] for f in labelled) == sorted(structure_hash(a) for a in frames)
+
+
+def test_cli(unlabelled, tmp_path, capsys):
+    out = tmp_path / "cli.extxyz.gz"
+    args = ["data", "label", str(unlabelled), str(out), "--reference", "extep", "--quiet"]
+    assert main(args) == 0
+    assert "labelled 21 structure(s)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "21 of 21 were already done" in capsys.readouterr().out
+    assert main(["data", "info", str(out)]) == 0  # the output is valid training data
+    assert main(["data", "label", str(unlabelled), str(tmp_path / "x.txt"),
+                 "--reference", "extep"]) == 2
+    assert "extended XYZ" in capsys.readouterr().err
+    assert main(["data", "label", str(tmp_path / "missing.xyz"), str(out),
+                 "--reference", "extep"]) == 2
+
+
+def test_gpaw_missing_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gpaw", None)  # import gpaw raises ImportError
+    with pytest.raises(UserError, match=r"pip install 'areanet\[dft\]'") as err:
+        import_gpaw()
+    assert "libxc-dev" in str(err.value)
+
+
+def test_gpaw_defaults_are_the_data_settings():
+    s = LabelSettings()
+    assert (s.mode, s.basis, s.xc, s.h, s.kpts, s.smearing, s.symmetry) == \
+        ("lcao", "dzp", "PBE", 0.15, (1, 1, 1), 0.01, "off")
+    with pytest.raises(UserError):
+        LabelSettings(h=-1).check()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpaw") is None,
+                    reason="GPAW not installed (optional extra areanet[dft])")
+def test_gpaw_labels_a_small_cell(tmp_path):
+    """A 4-atom cell on a coarse grid: GPAW runs through the labeller, resumably."""
+    from ase.io import write
+
+    atoms = perfect_sheet(2.52, nx=1, ny=1)
+    atoms.positions[0, 0] += 0.05
+    src = tmp_path / "cell.extxyz"
+    write(src, [atoms])
+    settings = LabelSettings(h=0.2, kpts=(2, 1, 1))
+    out = tmp_path / "gpaw.extxyz"
+    summary = label_file(src, out, settings, show_progress=False)
+    assert summary["n_labelled"] == 1
+    (frame,) = read_labelled(out)
+    assert frame.info["reference"].startswith("GPAW") and "PBE" in frame.info["reference"]
+    e, f = frame.get_potential_energy(), frame.get_forces()
+    assert -12.0 < e / len(frame) < -4.0  # -8.6 eV/atom at h = 0.15; the coarse grid shifts it
+    assert f[0, 0] < -0.3  # the displaced B is pulled back
+    assert np.abs(f.sum(axis=0)).max() < 0.3  # Newton's third law up to the grid's noise
+    assert label_file(src, out, settings, show_progress=False)["n_labelled"] == 0
