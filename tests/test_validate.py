@@ -152,3 +152,65 @@ def test_validate_quick_writes_the_report(small_model, tmp_path):
     assert eos["dft"]["a0"] == pytest.approx(2.5198, abs=0.001)  # from the cached GPAW curve
     assert result["sections"]["phonons"]["dft_fd"]["E'"] > 1000
     assert result["sections"]["nve"]["steps"] == 100
+
+
+# -- the comparison study ------------------------------------------------------------------
+
+
+def test_symmetry_function_network_is_invariant_conservative_and_scriptable(sheet):
+    import torch
+    from scipy.spatial.transform import Rotation
+
+    from areanet.potential.config import ModelConfig
+    from areanet.potential.model import AreaNet
+    from areanet.potential.neighbors import build_edges, edge_forces
+    from areanet.potential.symmetry_functions import SymmetryFunctionNet
+
+    torch.manual_seed(0)
+    net = SymmetryFunctionNet(ModelConfig()).eval()
+    size = sum(p.numel() for p in net.parameters())
+    assert abs(size - sum(p.numel() for p in AreaNet(ModelConfig()).parameters())) < 0.05 * size
+
+    def energy_forces(model, atoms):
+        e = build_edges(atoms, 3.6, ["B", "N"])
+        atom_energy, g = model(e.vec, e.src, e.edge_spec, e.spec)
+        return float(atom_energy.sum()), edge_forces(e, g, len(atoms)).detach().numpy()
+
+    atoms = sheet(perturb=0.03, z_perturb=0.03, seed=4)
+    energy, forces = energy_forces(net, atoms)
+    rot = Rotation.random(random_state=2).as_matrix()
+    turned = atoms.copy()
+    turned.set_cell(atoms.cell @ rot.T, scale_atoms=False)
+    turned.positions = atoms.positions @ rot.T
+    e2, f2 = energy_forces(net, turned)
+    assert e2 == pytest.approx(energy, abs=1e-10)
+    np.testing.assert_allclose(f2, forces @ rot.T, atol=1e-10)
+    swapped = atoms[np.random.default_rng(0).permutation(len(atoms))]
+    assert energy_forces(net, swapped)[0] == pytest.approx(energy, abs=1e-10)
+    h = 1e-5
+    for k, c in [(3, 0), (17, 1), (40, 2)]:
+        plus, minus = atoms.copy(), atoms.copy()
+        plus.positions[k, c] += h
+        minus.positions[k, c] -= h
+        fd = -(energy_forces(net, plus)[0] - energy_forces(net, minus)[0]) / (2 * h)
+        assert fd == pytest.approx(forces[k, c], abs=1e-7)
+    scripted = torch.jit.script(net)
+    assert energy_forces(scripted, atoms)[0] == pytest.approx(energy, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_comparison_study_runs_every_variant(small_model, tmp_path):
+    from areanet.training.validate import COMPARISON, format_comparison, run_comparison
+
+    _, model = small_model
+    rows = run_comparison(model, tmp_path / "runs", epochs=1, log=lambda *a: None)
+    assert [r["key"] for r in rows] == [c[0] for c in COMPARISON]
+    for row in rows:
+        assert row["test"]["n_structures"] > 0 and row["extrap"]["n_structures"] == 13
+    sizes = [r["parameters"] for r in rows]
+    assert max(sizes) < 1.2 * min(sizes)  # networks of similar size (LO has 18 inputs, not 36)
+    table = format_comparison(rows)
+    assert "Behler" in table and table.count("\n") == len(rows) + 1
+    # finished runs are reused, not trained again
+    again = run_comparison(model, tmp_path / "runs", epochs=1, log=lambda *a: None)
+    assert [r["train_seconds"] for r in again] == [r["train_seconds"] for r in rows]

@@ -74,6 +74,7 @@ DFT_GPTS = (17, 29, 80)
 DFT_EOS_A = (2.4750, 2.4900, 2.5198, 2.5500, 2.5650)  # Å, symmetric about 2.5198
 DFT_PHONON_A = 2.5198  # Å, the a0 of data/README.md
 README_A0 = 2.5198
+TRAIN_STRAIN = 0.01  # the 3D protocol's largest in-plane strain (data/README.md)
 
 
 # ---------------------------------------------------------------------------------------
@@ -457,6 +458,8 @@ def _plot_eos(res: dict, path: Path) -> None:
                 color="tab:red", label=f"GPAW: a0 = {d['a0']:.4f} Å, B = {d['b2d_n_per_m']:.0f} N/m")
         ax.axvline(d["a0"], color="tab:red", lw=0.7, ls=":")
     ax.axvline(m["a0"], color="tab:blue", lw=0.7, ls=":")
+    lo, hi = README_A0 * (1 - TRAIN_STRAIN), README_A0 * (1 + TRAIN_STRAIN)
+    ax.axvspan(lo, hi, color="0.92", zorder=0, label="strains in the 3D training data (±1 %)")
     ax.set_xlabel("lattice constant a (Å)")
     ax.set_ylabel("E − E_min (meV/atom)")
     ax.set_title("Perfect sheet under biaxial strain", fontsize=10)
@@ -718,7 +721,8 @@ FULL = dict(md_atoms=240, nve_steps=1000, rdf_eq=250, rdf_steps=750, dt_fs=1.0)
 
 def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEFAULT_EXTRAP,
                    dft_reference=DEFAULT_DFT_REFERENCE, quick: bool = False,
-                   train_range=(1.0, 5.0), log: Callable = print) -> dict:
+                   train_range=(1.0, 5.0), compare=None, compare_epochs: int = 100,
+                   log: Callable = print) -> dict:
     """Every section; a failing section is reported in the document, not raised."""
     import tempfile
 
@@ -726,7 +730,16 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
     out.mkdir(parents=True, exist_ok=True)
     plan = QUICK if quick else FULL
     dft = load_dft_reference(dft_reference) if dft_reference else None
+    import hashlib
+
+    info = {}
+    try:
+        info = model_training_info(model)
+    except Exception:  # the report says what it could not read
+        pass
     result: dict[str, Any] = {"model": str(model), "quick": quick, "plan": plan,
+                              "model_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
+                              "model_data_hash": info.get("data_hash"),
                               "dft_reference": str(dft_reference) if dft else None,
                               "dft_description": (dft or {}).get("description"),
                               "dft_method": (dft or {}).get("method"), "sections": {},
@@ -771,6 +784,9 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
             return res
 
         section("rdf", rdf)
+        if compare:
+            section("comparison", lambda: run_comparison(model, compare, compare_epochs,
+                                                         extrap_data, log=log))
     (out / "validation.json").write_text(json.dumps(_compact(result), indent=1,
                                                     default=_json_default) + "\n")
     (out / "validation.md").write_text(format_report(result))
@@ -826,7 +842,9 @@ def format_report(result: dict) -> str:
 
     s, err = result["sections"], result["errors"]
     lines = [f"# Validation of `{Path(result['model']).name}`", ""]
-    lines.append(f"Model: `{result['model']}`. Written by `areanet validate`"
+    lines.append(f"Model: `{result['model']}` (sha256 `{result.get('model_sha256', '?')[:16]}…`, "
+                 f"training-data hash `{str(result.get('model_data_hash'))[:16]}…`). "
+                 "Written by `areanet validate`"
                  + (" --quick (short MD, small supercells: a smoke test, not the numbers to quote)"
                     if result["quick"] else "") + ".")
     if result.get("dft_description"):
@@ -900,7 +918,9 @@ def format_report(result: dict) -> str:
         lines += [_md(["", "a0 (Å)", "B 2D (N/m)", "E(a0) (eV/atom)"], rows), "",
                   f"Cubic fits of E(a) at a = {', '.join(f'{x:.4f}' for x in eos['a'])} Å "
                   "(B = A d²E/dA² = E''(a0)/√3 per atom; 1 eV/Å² = 16.02 N/m). "
-                  f"data/README.md gives a0 = {README_A0} Å for these DFT settings (60-atom cell).",
+                  f"data/README.md gives a0 = {README_A0} Å for these DFT settings (60-atom cell). "
+                  "The outer points (±1.8 %) lie beyond the ±1 % strains of the training data "
+                  "(shaded): the bulk modulus includes that extrapolation.",
                   "", "![E(a)](eos.png)", ""]
     else:
         lines += [f"Not computed: {err.get('eos', 'skipped')}", ""]
@@ -960,6 +980,21 @@ def format_report(result: dict) -> str:
     else:
         lines += [f"Not computed: {err.get('rdf', 'skipped')}", ""]
 
+    if "comparison" in s or "comparison" in err:
+        lines += ["## (f) Comparison study: representation and force mode", ""]
+        if "comparison" in s:
+            rows = s["comparison"]
+            lines += [f"Same DFT data and split as the model above, same training loop "
+                      f"(`areanet train`: Adam, cosine schedule, batch size, loss weights), same "
+                      f"budget: {rows[0]['epochs']} epochs each, best validation epoch kept. "
+                      "The Behler–Parrinello network (`areanet.potential.symmetry_functions`) "
+                      "has the same MLP (32-64-32 per species) on 40 G2/G4 symmetry functions "
+                      "with R_c = 3.6 Å, whose neighbours are exactly the 12 area-element "
+                      "vertices. The direct model's forces are counted on every atom (every "
+                      "atom is a centre).", "", format_comparison(rows), ""]
+        else:
+            lines += [f"Not computed: {err['comparison']}", ""]
+
     lines += ["## Timing", "", ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()), ""]
     return "\n".join(lines)
 
@@ -974,7 +1009,13 @@ def register(subparsers) -> None:
         "validate", help="physical validation: accuracy, a0 and bulk modulus, phonons, NVE "
         "drift, RDF (validation.md + PNGs)",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
-        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2])
+        description="Validate a model against DFT and physics; writes DIR/validation.md, "
+        "validation.json and figures:\n"
+        "  (a) the report's tables on the model's DFT test split and the extrapolation points;\n"
+        "  (b) a0 and 2D bulk modulus from E(a) under biaxial strain, vs GPAW;\n"
+        "  (c) phonon dispersion along G-M-K-G, Gamma optical modes vs GPAW finite differences;\n"
+        "  (d) NVE energy drift; (e) radial distribution function at 300 K.\n"
+        "The GPAW numbers come from validation/dft_reference.json (no GPAW needed).")
     p.add_argument("model", metavar="MODEL", help="exported model file or training checkpoint")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for validation.md, "
                    "validation.json and the figures")
@@ -989,9 +1030,15 @@ def register(subparsers) -> None:
                    help="cached GPAW E(a) and Γ finite differences "
                    "(default: validation/dft_reference.json)")
     p.add_argument("--compute-dft", action="store_true",
-                   help="compute (or finish) the DFT reference with GPAW first (~5 min on one core)")
+                   help="compute (or finish) the DFT reference with GPAW first (~7 min on one core)")
     p.add_argument("--quick", action="store_true",
                    help="short MD and small phonon supercell: a smoke test under ~2 minutes")
+    p.add_argument("--compare", metavar="RUNS_DIR", default=None,
+                   help="also run the comparison study (high vs low order, conservative vs "
+                   "direct, Behler-Parrinello) with the model's training config, training runs "
+                   "in RUNS_DIR (resumable; finished runs are reused)")
+    p.add_argument("--compare-epochs", type=int, default=100, metavar="N",
+                   help="training budget of each compared model (default 100 epochs)")
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="torch threads (default: torch's choice)")
     p.set_defaults(func=run)
@@ -1008,9 +1055,114 @@ def run(args) -> int:
     result = run_validation(args.model, args.out, test_data=args.test_data,
                             dft_data=args.dft_data, extrap_data=extrap,
                             dft_reference=args.dft_reference, quick=args.quick,
+                            compare=args.compare, compare_epochs=args.compare_epochs,
                             log=lambda *a: print(*a, file=sys.stderr, flush=True))
     print(f"wrote {Path(args.out) / 'validation.md'}")
     if result["errors"]:
         print("sections that could not be computed: " + ", ".join(result["errors"]),
               file=sys.stderr)
     return 0
+
+
+# ---------------------------------------------------------------------------------------
+# (f) comparison study: representations and force modes, same split, loop and budget
+# ---------------------------------------------------------------------------------------
+
+# (key, description, TrainConfig overrides, representation)
+COMPARISON = [
+    ("ho-conservative", "area element, high order (12 vertices), conservative (SiLU)",
+     {"order": "high", "forces": "conservative", "activation": ""}, "area"),
+    ("lo-conservative", "area element, low order (A, E, I + ring centroids), conservative (SiLU)",
+     {"order": "low", "forces": "conservative", "activation": ""}, "area"),
+    ("ho-direct", "area element, high order, the report's direct force head (LeakyReLU)",
+     {"order": "high", "forces": "direct", "activation": ""}, "area"),
+    ("bp-conservative", "Behler–Parrinello G2/G4 symmetry functions, R_c = 3.6 Å, conservative (SiLU)",
+     {"order": "high", "forces": "conservative", "activation": ""}, "bp"),
+]
+
+
+class _Representation:
+    """Within the block, `areanet train` builds SymmetryFunctionNet instead of AreaNet (the
+    training loop, data, split and evaluation are untouched)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __enter__(self):
+        import areanet.training.train as train_module
+
+        self.saved = train_module.AreaNet
+        if self.kind == "bp":
+            from areanet.potential.symmetry_functions import SymmetryFunctionNet
+
+            train_module.AreaNet = SymmetryFunctionNet
+        return self
+
+    def __exit__(self, *exc):
+        import areanet.training.train as train_module
+
+        train_module.AreaNet = self.saved
+
+
+def run_comparison(model, runs_dir: str | Path, epochs: int, extrap_data=DEFAULT_EXTRAP,
+                   log: Callable = print) -> list[dict]:
+    """Train every variant of :data:`COMPARISON` with the training config of ``model`` (same
+    data, split, seed, batch size, learning-rate schedule, loss) for ``epochs`` epochs each;
+    resumable (a finished run is read back, an interrupted one continues)."""
+    from .config import TrainConfig
+    from .data import read_structures
+    from .evaluate import evaluate_predictions
+    from .predict import predict
+    from .train import load_checkpoint, train
+
+    base = dict(model_training_info(model)["train_config"])
+    if not base.get("data"):
+        raise UserError(f"{model} records no training config: cannot rerun its training")
+    base["data"] = [str(_resolve(p)) for p in base["data"]]
+    runs_dir = Path(runs_dir)
+    extrap = read_structures(str(extrap_data)) if extrap_data and Path(extrap_data).is_file() else []
+    rows = []
+    for key, description, overrides, kind in COMPARISON:
+        run_dir = runs_dir / key
+        summary_path = run_dir / "summary.json"
+        cfg = TrainConfig.from_dict({**base, **overrides, "epochs": epochs})
+        with _Representation(kind):
+            if not summary_path.is_file():
+                log(f"comparison: training {key} ({epochs} epochs) in {run_dir}")
+                train(cfg, run_dir, resume=(run_dir / "last.pt").is_file(), quiet=True)
+            summary = json.loads(summary_path.read_text())
+            payload = load_checkpoint(run_dir / "best.pt")
+            from .train import model_from_checkpoint
+
+            net = model_from_checkpoint(payload)
+            n_params = sum(p.numel() for p in net.parameters())
+            extrap_metrics = None
+            if extrap:
+                extrap_metrics = evaluate_predictions(extrap, predict(net, extrap),
+                                                      run_dir / "extrap", plots=False)
+        test = summary.get("test", {}).get("all", {})
+        rows.append({"key": key, "description": description, "parameters": int(n_params),
+                     "epochs": epochs, "best_epoch": int(payload.get("epoch", -1)) + 1,
+                     "train_seconds": summary.get("train_seconds"),
+                     "test": test, "extrap": (extrap_metrics or {}).get("all"),
+                     "extrap_by_strength": (extrap_metrics or {}).get("by_strength")})
+    return rows
+
+
+def format_comparison(rows: list[dict]) -> str:
+    header = ["model", "parameters", "test E RMSE (meV/atom)", "test |F| RMSE (eV/Å)",
+              "test angle MAE (°)", "extrap. E RMSE (meV/atom)", "extrap. |F| RMSE (eV/Å)",
+              "|F| RMSE at 7.5 % (eV/Å)", "train time"]
+    out = []
+    for r in rows:
+        t, x = r["test"] or {}, r["extrap"] or {}
+        top = [lv for lv in (r.get("extrap_by_strength") or []) if abs(lv["strength_pct"] - 7.5) < 1e-6]
+        out.append([r["description"], str(r["parameters"]),
+                    _f(t.get("energy_per_atom_rmse_mev"), "{:.3f}"),
+                    _f(t.get("force_magnitude_rmse"), "{:.4f}"),
+                    _f(t.get("force_angle_mae_deg"), "{:.2f}"),
+                    _f(x.get("energy_per_atom_rmse_mev"), "{:.3f}"),
+                    _f(x.get("force_magnitude_rmse"), "{:.4f}"),
+                    _f(top[0]["force_magnitude_rmse"] if top else None, "{:.4f}"),
+                    _f(r.get("train_seconds"), "{:.0f} s")])
+    return _md(header, out)
