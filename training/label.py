@@ -525,12 +525,10 @@ def label_file(inp, out, settings: LabelSettings, workers: int = 1, limit: int |
     out.parent.mkdir(parents=True, exist_ok=True)
     existing = read_labelled(out)
     done = {str(f.info.get(KEY_HASH)) for f in existing if f.info.get(KEY_HASH) is not None}
-    todo = [k for k in range(len(structures)) if keys[k] not in done]
-    if limit is not None:
-        todo = todo[:max(limit, 0)]
+    missing = [k for k in range(len(structures)) if keys[k] not in done]
+    todo = missing if limit is None else missing[:max(limit, 0)]
     summary = {"input": str(inp), "output": str(out), "n_input": len(structures),
-               "n_already_done": len(structures) - len([k for k in range(len(structures))
-                                                         if keys[k] not in done]),
+               "n_already_done": len(structures) - len(missing),
                "n_labelled": 0, "failed": {}, "compute_seconds": 0.0, "wall_seconds": 0.0}
     if not todo:
         summary["reordered"] = _finalise(out, keys)

@@ -1150,9 +1150,9 @@ def run_comparison(model, runs_dir: str | Path, epochs: int, extrap_data=DEFAULT
 
 
 def format_comparison(rows: list[dict]) -> str:
-    header = ["model", "parameters", "test E RMSE (meV/atom)", "test |F| RMSE (eV/Å)",
-              "test angle MAE (°)", "extrap. E RMSE (meV/atom)", "extrap. |F| RMSE (eV/Å)",
-              "|F| RMSE at 7.5 % (eV/Å)", "train time"]
+    header = ["model", "parameters", "test E RMSE (meV/atom)", "test \\|F\\| RMSE (eV/Å)",
+              "test angle MAE (°)", "extrap. E RMSE (meV/atom)", "extrap. \\|F\\| RMSE (eV/Å)",
+              "\\|F\\| RMSE at 7.5 % (eV/Å)", "train time"]
     out = []
     for r in rows:
         t, x = r["test"] or {}, r["extrap"] or {}
