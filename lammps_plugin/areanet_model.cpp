@@ -5,7 +5,10 @@
 
 #include "areanet_model.h"
 
+#include "areanet_native.h"
+
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include <cstring>
@@ -82,6 +85,10 @@ bool Model::load(const std::string &bytes, const std::string &source, std::strin
 {
   info_ = ModelInfo();
   torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
+  // The profiling graph executor would re-optimise the autograd of forward() into many
+  // small fused kernels; plain execution is about 1.5x faster for this model (the Python
+  // hosts do the same).  Process-wide, like every TorchScript executor setting.
+  torch::jit::setGraphExecutorOptimize(false);
   try {
     std::istringstream stream(bytes);
     impl_->module = torch::jit::load(stream, torch::kCPU, extra);
@@ -186,4 +193,109 @@ bool Model::compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t 
     return false;
   }
   return true;
+}
+
+/* ----------------------------------------------------------------------
+   the weights and tables of an AreaNet module, for the native evaluator
+------------------------------------------------------------------------- */
+
+static std::vector<double> doubles(const torch::Tensor &t)
+{
+  auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+static std::vector<int> ints(const torch::Tensor &t)
+{
+  auto c = t.detach().to(torch::kCPU, torch::kInt64).contiguous();
+  std::vector<int> out(c.numel());
+  for (int64_t k = 0; k < c.numel(); k++) out[k] = static_cast<int>(c.data_ptr<int64_t>()[k]);
+  return out;
+}
+
+bool Model::native_spec(NativeSpec &spec, std::string &why) const
+{
+  const auto &module = impl_->module;
+  try {
+    for (const char *name :
+         {"dims", "low_order", "conservative", "frame_ref", "frame_sy", "frame_sz", "frame_order",
+          "low_order_matrix", "is_centre", "feature_mean", "feature_std", "ref_energy",
+          "energy_scale", "mlps"}) {
+      if (!module.hasattr(name)) {
+        why = std::string("the model has no `") + name + "`: not an AreaNet module";
+        return false;
+      }
+    }
+    if (!module.attr("conservative").toBool()) {
+      why = "a direct-force model";
+      return false;
+    }
+    spec = NativeSpec();
+    spec.cutoff = info_.cutoff;
+    spec.species = info_.species;
+    spec.dims = static_cast<int>(module.attr("dims").toInt());
+    spec.low_order = module.attr("low_order").toBool();
+    spec.frame_ref = ints(module.attr("frame_ref").toTensor());
+    spec.frame_sy = doubles(module.attr("frame_sy").toTensor());
+    spec.frame_sz = doubles(module.attr("frame_sz").toTensor());
+    spec.frame_order = ints(module.attr("frame_order").toTensor());
+    spec.low_order_matrix = doubles(module.attr("low_order_matrix").toTensor());
+    spec.is_centre = ints(module.attr("is_centre").toTensor());
+    spec.feature_mean = doubles(module.attr("feature_mean").toTensor());
+    spec.feature_std = doubles(module.attr("feature_std").toTensor());
+    spec.ref_energy = doubles(module.attr("ref_energy").toTensor());
+    spec.energy_scale = doubles(module.attr("energy_scale").toTensor()).at(0);
+
+    // mlps: one Sequential per species of Linear, activation, ..., Linear
+    std::string act_kind;
+    for (const auto &mlp : module.attr("mlps").toModule().named_children()) {
+      std::vector<NativeSpec::Layer> layers;
+      bool expect_linear = true;
+      for (const auto &child : mlp.value.named_children()) {
+        const auto &layer = child.value;
+        const std::string type = layer.type()->name() ? layer.type()->name()->name() : "";
+        if (expect_linear) {
+          if (!layer.hasattr("weight") || !layer.hasattr("bias")) {
+            why = "MLP layer " + child.name + " (" + type + ") is not a Linear layer";
+            return false;
+          }
+          auto w = layer.attr("weight").toTensor();
+          NativeSpec::Layer l;
+          l.n_out = static_cast<int>(w.size(0));
+          l.n_in = static_cast<int>(w.size(1));
+          l.weight = doubles(w);
+          l.bias = doubles(layer.attr("bias").toTensor());
+          layers.push_back(std::move(l));
+        } else {
+          if (type == "SiLU") {
+            spec.activation = NativeSpec::SILU;
+          } else if (type == "Tanh") {
+            spec.activation = NativeSpec::TANH;
+          } else if (type == "LeakyReLU") {
+            spec.activation = NativeSpec::LEAKY_RELU;
+            spec.negative_slope = layer.attr("negative_slope").toDouble();
+          } else {
+            why = "activation " + type + " has no native kernel";
+            return false;
+          }
+          if (!act_kind.empty() && act_kind != type) {
+            why = "mixed activations";
+            return false;
+          }
+          act_kind = type;
+        }
+        expect_linear = !expect_linear;
+      }
+      if (expect_linear) {
+        why = "an MLP does not end with a Linear layer";
+        return false;
+      }
+      spec.mlps.push_back(std::move(layers));
+    }
+  } catch (const std::exception &e) {
+    why = "cannot read the model's tables (" + exception_text(e) + ")";
+    return false;
+  }
+  why = spec.check();
+  return why.empty();
 }

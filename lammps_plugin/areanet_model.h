@@ -20,6 +20,8 @@
 
 namespace areanet {
 
+struct NativeSpec;
+
 // The model file format this plugin reads (attribute `format_version`).
 constexpr int FORMAT_VERSION = 1;
 
@@ -57,6 +59,11 @@ class Model {
   bool compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
                int64_t *edge_spec, int64_t *spec, double *atom_energy, double *de_dedge,
                std::string &error);
+
+  // Read what the native evaluator (areanet_native.h) needs out of an AreaNet module.
+  // Returns false, with the reason in `why`, for any other module obeying the contract
+  // (the pair style then runs its forward()).
+  bool native_spec(NativeSpec &spec, std::string &why) const;
 
   // Intra-op threads of libtorch for this process (one per MPI rank by default).
   static void set_num_threads(int nthreads);

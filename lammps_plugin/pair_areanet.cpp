@@ -6,6 +6,7 @@
 #include "pair_areanet.h"
 
 #include "areanet_model.h"
+#include "areanet_native.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -16,6 +17,7 @@
 #include "neighbor.h"
 #include "update.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,7 +27,9 @@ using namespace LAMMPS_NS;
 
 /* ---------------------------------------------------------------------- */
 
-PairAreanet::PairAreanet(LAMMPS *lmp) : Pair(lmp), model(nullptr), cutoff(0.0), cutoffsq(0.0)
+PairAreanet::PairAreanet(LAMMPS *lmp) :
+    Pair(lmp), model(nullptr), native(nullptr), torchscript_only(false), single_precision(false),
+    cutoff(0.0), cutoffsq(0.0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -73,17 +77,30 @@ void PairAreanet::compute(int eflag, int vflag)
   int *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
 
-  // size the buffers for the worst case (every listed neighbour inside the cutoff)
+  // count the edges inside the model cutoff (a fraction of the listed neighbours, which
+  // extend to cutoff + skin) and size the buffers for them with some room to spare; they
+  // only grow, so steady-state MD does not allocate
 
-  bigint maxedges = 0;
-  for (int ii = 0; ii < inum; ii++) maxedges += numneigh[ilist[ii]];
+  bigint nwithin = 0;
+  for (int ii = 0; ii < inum; ii++) {
+    const int i = ilist[ii];
+    const int *jlist = firstneigh[i];
+    const int jnum = numneigh[i];
+    for (int jj = 0; jj < jnum; jj++) {
+      const int j = jlist[jj] & NEIGHMASK;
+      const double delx = x[j][0] - x[i][0];
+      const double dely = x[j][1] - x[i][1];
+      const double delz = x[j][2] - x[i][2];
+      if (delx * delx + dely * dely + delz * delz < cutoffsq) nwithin++;
+    }
+  }
   if (centre_spec.size() < (size_t) inum) {
-    const size_t n = inum + inum / 5 + 1;
+    const size_t n = inum + inum / 10 + 1;
     centre_spec.resize(n);
     atom_energy.resize(n);
   }
-  if (edge_src.size() < (size_t) maxedges + 1) {
-    const size_t n = maxedges + maxedges / 5 + 1;
+  if (edge_src.size() < (size_t) nwithin + 1) {
+    const size_t n = nwithin + nwithin / 10 + 1;
     edge_vec.resize(3 * n);
     de_dedge.resize(3 * n);
     edge_src.resize(n);
@@ -124,7 +141,10 @@ void PairAreanet::compute(int eflag, int vflag)
 
   std::string message;
   bool ok = true;
-  if (inum > 0)
+  if (inum > 0 && native)
+    ok = native->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
+                         centre_spec.data(), atom_energy.data(), de_dedge.data(), message);
+  else if (inum > 0)
     ok = model->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
                         centre_spec.data(), atom_energy.data(), de_dedge.data(), message);
   check_model_errors(ok, message, inum, ilist);
@@ -247,12 +267,28 @@ void PairAreanet::allocate()
    global settings
 ------------------------------------------------------------------------- */
 
-void PairAreanet::settings(int narg, char ** /*arg*/)
+void PairAreanet::settings(int narg, char **arg)
 {
-  if (narg != 0)
+  torchscript_only = false;
+  single_precision = false;
+  for (int iarg = 0; iarg < narg; iarg++) {
+    if (strcmp(arg[iarg], "torchscript") == 0)
+      torchscript_only = true;
+    else if (strcmp(arg[iarg], "float32") == 0)
+      single_precision = true;
+    else if (strcmp(arg[iarg], "float64") == 0)
+      single_precision = false;
+    else
+      error->all(FLERR,
+                 "Illegal pair_style areanet command: unknown argument '{}'; it takes no arguments "
+                 "other than the keywords float32 and torchscript (the model file and the species "
+                 "go in pair_coeff * * model.pt B N)",
+                 arg[iarg]);
+  }
+  if (torchscript_only && single_precision)
     error->all(FLERR,
-               "Illegal pair_style areanet command: it takes no arguments (the model file and "
-               "the species go in pair_coeff * * model.pt B N)");
+               "Illegal pair_style areanet command: float32 is a mode of the native evaluator; "
+               "the torchscript path runs the model file's forward() as written (float64)");
 }
 
 /* ----------------------------------------------------------------------
@@ -279,6 +315,30 @@ void PairAreanet::coeff(int narg, char **arg)
 
   load_model(arg[2]);
   const auto &info = model->info();
+
+  // the native evaluator, unless asked for TorchScript or the module is not an AreaNet
+
+  native.reset();
+  std::string evaluation = "TorchScript forward() of the model file";
+  if (torchscript_only) {
+    evaluation += " (pair_style areanet torchscript)";
+  } else {
+    areanet::NativeSpec spec;
+    std::string why;
+    if (model->native_spec(spec, why)) {
+      native = std::make_unique<areanet::NativeModel>(
+          spec, single_precision ? areanet::NativeModel::FLOAT32 : areanet::NativeModel::FLOAT64);
+      const char *block = std::getenv("AREANET_NATIVE_BLOCK");    // tuning knob: elements per block
+      if (block && std::atoi(block) > 0) native->set_block(std::atoi(block));
+      evaluation = native->describe();
+    } else if (single_precision) {
+      error->all(FLERR,
+                 "Pair areanet: float32 needs the native evaluator, which cannot run model {}: {}",
+                 arg[2], why);
+    } else {
+      evaluation += " (no native evaluator: " + why + ")";
+    }
+  }
 
   // map atom types to model species by name
 
@@ -312,9 +372,10 @@ void PairAreanet::coeff(int narg, char **arg)
     utils::logmesg(lmp,
                    "areanet: model {} (format {}, cutoff {} A, species{}, units {}), "
                    "{} libtorch thread(s) per MPI rank\n"
+                   "areanet: evaluation: {}\n"
                    "areanet: atom type -> model species:{}\n",
                    model_file, info.format_version, info.cutoff, known, info.units,
-                   areanet::Model::get_num_threads(), mapping);
+                   areanet::Model::get_num_threads(), evaluation, mapping);
   }
 }
 
@@ -412,5 +473,6 @@ double PairAreanet::memory_usage()
   bytes += sizeof(double) * (edge_vec.capacity() + de_dedge.capacity() + atom_energy.capacity());
   bytes += sizeof(int64_t) * (edge_src.capacity() + edge_spec.capacity() + centre_spec.capacity());
   bytes += sizeof(int) * edge_atom.capacity();
+  if (native) bytes += native->memory_usage();
   return bytes;
 }

@@ -2,8 +2,15 @@
    areanet: area-element neural-network potential for h-BN, as a LAMMPS
    plugin pair style.
 
-   pair_style areanet
+   pair_style areanet [float32] [torchscript]
    pair_coeff * * model.pt B N       (one model species name per atom type)
+
+   An AreaNet model (what `areanet export` writes) is evaluated by the
+   native C++ implementation of its forward() (areanet_native.h), with the
+   weights read from the model file; `float32` runs its MLP in single
+   precision.  `torchscript` runs the module's forward() through libtorch
+   instead -- the reference path, and the only one for other modules that
+   obey the same contract.
 
    The model (a TorchScript file written by `areanet export`) sees, for every
    local atom i (a "centre") and every neighbour j within the model cutoff
@@ -42,6 +49,7 @@ PairStyle(areanet,PairAreanet);
 
 namespace areanet {
 class Model;
+class NativeModel;
 }
 
 namespace LAMMPS_NS {
@@ -60,12 +68,16 @@ class PairAreanet : public Pair {
 
  protected:
   std::unique_ptr<areanet::Model> model;
+  std::unique_ptr<areanet::NativeModel> native;    // null: TorchScript forward()
+  bool torchscript_only;                            // pair_style areanet torchscript
+  bool single_precision;                            // pair_style areanet float32
   std::string model_file;
   double cutoff;                    // model cutoff (Angstrom)
   double cutoffsq;
   std::vector<int> type2species;    // atom type -> model species index (-1 = unmapped)
 
-  // model inputs and outputs; they only grow, so steady-state MD does not allocate
+  // model inputs and outputs (edges inside the cutoff); they only grow, so steady-state MD
+  // does not allocate
   std::vector<double> edge_vec;        // [nedges*3] r_j - r_i
   std::vector<int64_t> edge_src;       // [nedges] centre index (= position in ilist)
   std::vector<int64_t> edge_spec;      // [nedges] model species of j

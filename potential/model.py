@@ -10,7 +10,7 @@ comparison study only and cannot drive MD.
     forward(edge_vec [E,3], edge_src [E], edge_spec [E], spec [n]) -> (atom_energy [n], dE_dedge [E,3])
 """
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -38,6 +38,8 @@ class AreaNet(nn.Module):
     dims: int
     low_order: bool
     conservative: bool
+    activation: str
+    chunk_rows: int
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -49,6 +51,8 @@ class AreaNet(nn.Module):
         self.dims = config.dims
         self.low_order = config.order == "low"
         self.conservative = config.forces == "conservative"
+        self.activation = config.activation
+        self.chunk_rows = 512  # MLP rows (element × frame) per block of the inference pass (cache)
         n_species = len(self.species)
         ref, sy, sz, order = frame_tables(config.dims)
         self.register_buffer("frame_ref", ref)  # [F]
@@ -123,6 +127,54 @@ class AreaNet(nn.Module):
         fz = (frame_force[:, :, 2:3] * self.frame_sz[None, :, None]) * normal[:, None, :]
         return self.force_scale * (fx + fy + fz).mean(1)
 
+    # --- the MLP with its input gradient, by hand ---------------------------------------------
+
+    def layer_parameters(self) -> List[Tuple[List[torch.Tensor], List[torch.Tensor]]]:
+        """(weights, biases) of the Linear layers of each species' MLP, in order."""
+        out: List[Tuple[List[torch.Tensor], List[torch.Tensor]]] = []
+        for mlp in self.mlps:
+            weights: List[torch.Tensor] = []
+            biases: List[torch.Tensor] = []
+            for layer in mlp:
+                if hasattr(layer, "weight"):
+                    weights.append(layer.weight)
+                    biases.append(layer.bias)
+            out.append((weights, biases))
+        return out
+
+    def energy_and_feature_grad(
+        self, features: torch.Tensor, centre_spec: torch.Tensor, differentiable: bool
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sub-energies [m] and their gradient with respect to the features [m, F, n_features].
+
+        The MLP's input gradient is written out (mlp_value_and_input_grad) instead of taken by
+        autograd: one pass forward, one backward, no graph. ``differentiable`` keeps every
+        operation out of place so that autograd can differentiate the result again (training:
+        the loss on forces needs the parameter gradient of this input gradient).
+        """
+        m, n_frames, n_features = features.shape[0], features.shape[1], features.shape[2]
+        energy = torch.zeros([m], dtype=features.dtype, device=features.device)  # [m]
+        grad = torch.zeros_like(features)  # [m, F, n_features]
+        for s, (weights, biases) in enumerate(self.layer_parameters()):
+            sel = torch.nonzero(centre_spec == s).flatten()  # [m_s]
+            if sel.numel() == 0:
+                continue
+            if differentiable:
+                x = (features[sel] - self.feature_mean[s]) / self.feature_std[s]  # [m_s, F, n_features]
+                out, g = mlp_value_and_input_grad(x.reshape(-1, n_features), weights, biases, self.activation, True)
+                e = self.ref_energy[s] + self.energy_scale * out.reshape(-1, n_frames).mean(1)
+                g = g.reshape(-1, n_frames, n_features) * ((self.energy_scale / n_frames) / self.feature_std[s])
+                energy = energy.index_copy(0, sel, e)
+                grad = grad.index_copy(0, sel, g)
+            else:  # blocks of elements whose rows stay in cache, results written in place
+                coef = (self.energy_scale / n_frames) / self.feature_std[s]  # [n_features]
+                for idx in sel.split(max(self.chunk_rows // n_frames, 1)):
+                    x = (features[idx] - self.feature_mean[s]) / self.feature_std[s]  # [b, F, n_features]
+                    out, g = mlp_value_and_input_grad(x.reshape(-1, n_features), weights, biases, self.activation, False)
+                    energy.index_copy_(0, idx, self.ref_energy[s] + self.energy_scale * out.reshape(-1, n_frames).mean(1))
+                    grad.index_copy_(0, idx, g.reshape(-1, n_frames, n_features).mul_(coef))
+        return energy, grad
+
     # --- the contract -----------------------------------------------------------------------
 
     def forward(
@@ -131,14 +183,72 @@ class AreaNet(nn.Module):
         if not self.conservative:
             raise RuntimeError("areanet: a direct-force model has no conservative forces; it cannot drive MD")
         centres, slots = self.element_slots(edge_vec, edge_src, edge_spec, spec)
-        if not edge_vec.requires_grad:
-            edge_vec = edge_vec.detach().requires_grad_(True)
-        vertices = edge_vec[slots]  # [m, 12, 3]
-        energy, _ = self.element_outputs(vertices, spec[centres])  # [m]
+        vertices = edge_vec.detach()[slots]  # [m, 12, 3]
+        energy, grad_vertices = self.energy_and_vertex_grad(vertices, spec[centres], False)
         atom_energy = torch.zeros(spec.shape, dtype=edge_vec.dtype, device=edge_vec.device)
-        atom_energy = atom_energy.index_copy(0, centres, energy)  # [n]
-        grads = torch.autograd.grad([energy.sum()], [edge_vec], allow_unused=True)
-        dE_dedge = grads[0]
-        if dE_dedge is None:
-            dE_dedge = torch.zeros_like(edge_vec)
-        return atom_energy.detach(), dE_dedge  # [n], [E, 3]
+        atom_energy = atom_energy.index_copy(0, centres, energy.detach())  # [n]
+        dE_dedge = torch.zeros(edge_vec.shape, dtype=edge_vec.dtype, device=edge_vec.device)
+        dE_dedge.index_put_([slots.reshape(-1)], grad_vertices.reshape(-1, 3), accumulate=True)
+        return atom_energy, dE_dedge  # [n], [E, 3]
+
+    def energy_and_vertex_grad(
+        self, vertices: torch.Tensor, centre_spec: torch.Tensor, create_graph: bool
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sub-energies [m] and dE/d(vertices) [m, 12, 3] of a conservative model.
+
+        Autograd runs only through the frame geometry (vertices -> features); the MLP's own
+        gradient is written out (energy_and_feature_grad). Inference (``create_graph`` False)
+        builds no graph of the MLP at all; training (True) gets results that autograd can
+        differentiate again with respect to the parameters, as the force loss needs.
+        """
+        if not vertices.requires_grad:
+            vertices = vertices.detach().requires_grad_(True)
+        features = self.features(vertices)  # [m, F, n_features]
+        if create_graph:
+            energy, grad_features = self.energy_and_feature_grad(features, centre_spec, True)
+        else:
+            with torch.no_grad():
+                energy, grad_features = self.energy_and_feature_grad(features.detach(), centre_spec, False)
+        grad_outputs: List[Optional[torch.Tensor]] = [grad_features]
+        grads = torch.autograd.grad([features], [vertices], grad_outputs, create_graph=create_graph, allow_unused=True)
+        grad_vertices = grads[0]
+        if grad_vertices is None:
+            grad_vertices = torch.zeros_like(vertices)
+        return energy, grad_vertices  # [m], [m, 12, 3]
+
+
+def mlp_value_and_input_grad(
+    x: torch.Tensor, weights: List[torch.Tensor], biases: List[torch.Tensor], activation: str, differentiable: bool
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """First output of the MLP on rows x [r, f] and its gradient d out / d x [r, f].
+
+    Hidden layers z = h·Wᵀ + b, h' = act(z); the backward pass reuses act'(z) saved on the way
+    forward: SiLU' = s·(1 + z·(1 − s)) = s + h·(1 − s) with s = sigmoid(z), h = z·s.
+    """
+    n_hidden = len(weights) - 1
+    h = x
+    slopes: List[torch.Tensor] = []  # act'(z) of each hidden layer
+    for k in range(n_hidden):
+        z = torch.addmm(biases[k], h, weights[k].t())  # [r, w_k]
+        if activation == "silu":
+            s = torch.sigmoid(z)
+            if differentiable:
+                h = z * s
+                slopes.append(torch.addcmul(s, h, 1.0 - s))
+            else:
+                h = torch.mul(z, s)
+                d = torch.rsub(s, 1.0)
+                slopes.append(d.mul_(h).add_(s))
+        elif activation == "tanh":
+            h = torch.tanh(z)
+            slopes.append(1.0 - h * h)
+        else:  # leaky_relu, nn.LeakyReLU's default slope
+            positive = z > 0
+            h = torch.where(positive, z, 0.01 * z)
+            slopes.append(torch.where(positive, torch.ones_like(z), torch.full_like(z, 0.01)))
+    out = torch.addmm(biases[n_hidden][0:1], h, weights[n_hidden][0:1].t())[:, 0]  # [r]
+    g = slopes[n_hidden - 1] * weights[n_hidden][0:1]  # d out / d z of the last hidden layer
+    for k in range(n_hidden - 1, 0, -1):
+        g = torch.mm(g, weights[k])
+        g = g * slopes[k - 1] if differentiable else g.mul_(slopes[k - 1])
+    return out, torch.mm(g, weights[0])  # [r], [r, f]
