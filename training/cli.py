@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "plugin_cli",
     "reproduce",
     "validate",
+    "bench",
 ]
 
 
