@@ -1126,6 +1126,18 @@ def run_comparison(model, runs_dir: str | Path, epochs: int, extrap_data=DEFAULT
         run_dir = runs_dir / key
         summary_path = run_dir / "summary.json"
         cfg = TrainConfig.from_dict({**base, **overrides, "epochs": epochs})
+        if (run_dir / "last.pt").is_file():  # never mix runs of another configuration
+            saved = load_checkpoint(run_dir / "last.pt")["train_config"]
+            ignore = {"epochs", "threads", "device", "data"}
+            changed = sorted(k for k, v in cfg.to_dict().items()
+                             if k not in ignore and saved.get(k) != v)
+            if [Path(p).resolve() for p in saved.get("data", [])] != \
+                    [Path(p).resolve() for p in cfg.data]:
+                changed.append("data")
+            if changed or saved.get("epochs") != epochs:
+                raise UserError(f"{run_dir} was trained with another configuration "
+                                f"({', '.join(changed) or 'epochs'} differ): give another "
+                                "--compare directory")
         with _Representation(kind):
             if not summary_path.is_file():
                 log(f"comparison: training {key} ({epochs} epochs) in {run_dir}")
