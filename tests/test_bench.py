@@ -79,3 +79,13 @@ def test_bench_train(tmp_path, capsys):
     assert result["n_structures"] == 21 and len(result["epoch_seconds"]) == 1
     assert result["train_structures_per_s"] > 0
     assert "paper-size set" in text
+
+
+def test_bench_precision(model, plugin, tmp_path):
+    assert main(["bench", "precision", "--model", str(model), "--plugin", str(plugin), "--atoms", "60",
+                 "--out", str(tmp_path)]) == 0
+    result, text = read(tmp_path, "precision")
+    runs = {r["style"]: r for r in result["runs"]}
+    assert runs["areanet"]["force_max_diff_rel"] < 1e-10  # native float64 = the TorchScript model
+    assert runs["areanet-float32"]["force_max_diff_rel"] < 1e-3
+    assert "max ΔF" in text

@@ -3,6 +3,7 @@
     areanet bench md      LAMMPS throughput of pair_style areanet vs extep (same lmp, same sheet,
                           same run), 1 and 2 MPI ranks, peak memory; JSON + Markdown
     areanet bench nve     NVE energy drift (960 atoms from 300 K, dt 1 fs; issue 3's protocol)
+    areanet bench precision  native float64 and float32 against the TorchScript model
     areanet bench python  ASE calculator throughput (AreaNetCalculator)
     areanet bench train   training time per epoch and structures/s on the paper-size set
 
@@ -525,6 +526,101 @@ def nve_markdown(result: dict[str, Any]) -> str:
     return text
 
 
+# --- float32 vs float64 vs TorchScript ---------------------------------------------------------
+
+
+def lammps_single_point(plugin: Path, model: Path, data: Path, style: str) -> dict[str, Any]:
+    """Energy, per-atom energies, forces (by atom ID) and pressure tensor from one `run 0`."""
+    import numpy as np
+
+    from .lammps_env import import_lammps
+
+    lammps = import_lammps()
+    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        lmp.commands_string(f"""
+plugin load {plugin}
+units metal
+atom_style atomic
+boundary p p p
+atom_modify map array
+read_data {data}
+{pair_command(style, model)}
+compute pea all pe/atom
+compute pvir all pressure NULL virial
+thermo_style custom step pe c_pvir[1] c_pvir[2] c_pvir[3] c_pvir[4] c_pvir[5] c_pvir[6]
+run 0
+""")
+        n = lmp.extract_global("nlocal")
+        order = np.argsort(lmp.numpy.extract_atom("id")[:n])
+        return {
+            "energy": lmp.get_thermo("pe"),
+            "energies": lmp.numpy.extract_compute("pea", lammps.LMP_STYLE_ATOM, lammps.LMP_TYPE_VECTOR)[:n][order].copy(),
+            "forces": lmp.numpy.extract_atom("f")[:n][order].copy(),
+            "pressure": np.array(lmp.numpy.extract_compute("pvir", lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_VECTOR)),
+        }
+    finally:
+        lmp.close()
+
+
+def cmd_precision(args) -> int:
+    import numpy as np
+
+    model = resolve_model(args.model)
+    from .plugin_cli import plugin_path
+
+    plugin = Path(args.plugin) if args.plugin else plugin_path()
+    if not plugin.is_file():
+        raise UserError(f"the LAMMPS plugin {plugin} is not built: `areanet lammps-plugin --build`")
+    make_sheet = make_sheet_module()
+    result = header("precision")
+    result.update({"model": str(model), "atoms": args.atoms, "displacement_A": args.displacement, "runs": []})
+    rng = np.random.default_rng(args.seed)
+    sheet = make_sheet.hbn_sheet(*make_sheet.square_replication(args.atoms))
+    sheet.positions += rng.normal(0.0, args.displacement, sheet.positions.shape)
+    with tempfile.TemporaryDirectory(prefix="areanet-bench-") as tmp:
+        data = Path(tmp) / "sheet.data"
+        make_sheet.write_lammps_data(data, sheet)
+        ref = lammps_single_point(plugin, model, data, "areanet-torchscript")
+        fmax = float(np.abs(ref["forces"]).max())
+        for style in ("areanet", "areanet-float32"):
+            got = lammps_single_point(plugin, model, data, style)
+            df = got["forces"] - ref["forces"]
+            run = {
+                "style": style, "pair_style": STYLES[style],
+                "energy_diff_ev_per_atom": abs(got["energy"] - ref["energy"]) / args.atoms,
+                "energy_rel": abs(got["energy"] - ref["energy"]) / abs(ref["energy"]),
+                "atom_energy_max_diff_ev": float(np.abs(got["energies"] - ref["energies"]).max()),
+                "force_max_diff": float(np.abs(df).max()),
+                "force_rms_diff": float(np.sqrt((df ** 2).mean())),
+                "force_max_diff_rel": float(np.abs(df).max()) / fmax,
+                "pressure_max_diff_bar": float(np.abs(got["pressure"] - ref["pressure"]).max()),
+            }
+            result["runs"].append(run)
+            print(f"  {STYLES[style]:18s} |ΔE|/atom {run['energy_diff_ev_per_atom']:.2e} eV, max |ΔF| "
+                  f"{run['force_max_diff']:.2e} eV/Å ({run['force_max_diff_rel']:.1e} of max |F|), max |ΔP| "
+                  f"{run['pressure_max_diff_bar']:.2e} bar", flush=True)
+    result["max_force_ev_per_a"] = fmax
+    rows = [[f"`{r['pair_style']}`", f"{r['energy_diff_ev_per_atom']:.1e}", f"{r['energy_rel']:.1e}",
+             f"{r['atom_energy_max_diff_ev']:.1e}", f"{r['force_max_diff']:.1e}", f"{r['force_rms_diff']:.1e}",
+             f"{r['force_max_diff_rel']:.1e}", f"{r['pressure_max_diff_bar']:.1e}"] for r in result["runs"]]
+    text = "# Native evaluation and float32 against the TorchScript model\n\n"
+    text += f"Command: `{result['command']}`\n\n"
+    text += (f"Conditions: {conditions_text(result)}. Model `{result['model']}`. One `run 0` on a "
+             f"{args.atoms}-atom sheet, every coordinate displaced by a normal deviate of "
+             f"{args.displacement} Å (max |F| {fmax:.2f} eV/Å), with `pair_style areanet torchscript` (the model "
+             f"file's forward(), float64) as the reference. For scale: the accuracy bar of the model "
+             f"itself is 0.03 eV/Å force-magnitude RMSE.\n\n")
+    text += table(rows, ["pair style", "ΔE per atom (eV)", "ΔE / E", "max Δe_i (eV)", "max ΔF (eV/Å)",
+                         "RMS ΔF (eV/Å)", "max ΔF / max F", "max ΔP (bar)"])
+    text += "\nAll differences are absolute values; ΔF over every force component, ΔP over the six pressure components.\n"
+    js, mdf = write_outputs(Path(args.out), args.name, result, text)
+    print()
+    print(text)
+    print(f"wrote {js} and {mdf}")
+    return 0
+
+
 # --- ASE calculator --------------------------------------------------------------------------
 
 
@@ -573,18 +669,20 @@ def cmd_python(args) -> int:
                "calls_per_s": 1.0 / min(wall)}
         result["runs"].append(run)
         print(f"  {atoms_n:6d} atoms  {fmt(run['us_per_atom'])} µs/atom per force call "
-              f"({fmt(run['cpu_us_per_atom'])} CPU; model {fmt(run['model_us_per_atom'])}, neighbour list "
+              f"({fmt(run['cpu_us_per_atom'])} CPU; model {fmt(run['model_us_per_atom'])}, "
+              f"{fmt(run['model_cpu_us_per_atom'])} CPU; neighbour list "
               f"{fmt(run['neighbour_list_us_per_atom'])})", flush=True)
     rows = [[str(r["atoms"]), fmt(r["us_per_atom"]), fmt(r["cpu_us_per_atom"]), fmt(r["model_us_per_atom"]),
-             fmt(r["neighbour_list_us_per_atom"]), fmt(r["calls_per_s"])] for r in result["runs"]]
+             fmt(r["model_cpu_us_per_atom"]), fmt(r["neighbour_list_us_per_atom"]), fmt(r["calls_per_s"])]
+            for r in result["runs"]]
     text = "# ASE calculator throughput (AreaNetCalculator)\n\n"
     text += f"Command: `{result['command']}`\n\n"
     text += (f"Conditions: {conditions_text(result)}. Model `{result['model']}`, "
              f"{result['torch_threads']} torch thread(s). One `get_forces()` (energy, forces, stress) on a "
              f"perturbed flat sheet, best of {args.repeats}; the model alone = the TorchScript call on "
              f"prebuilt edges; neighbour list = `build_edges` (ASE or all-pairs × images for small cells).\n\n")
-    text += table(rows, ["atoms", "µs/atom (wall)", "µs/atom (CPU)", "model µs/atom", "neighbour list µs/atom",
-                         "calls/s"])
+    text += table(rows, ["atoms", "µs/atom (wall)", "µs/atom (CPU)", "model µs/atom (wall)",
+                         "model µs/atom (CPU)", "neighbour list µs/atom (wall)", "calls/s"])
     js, mdf = write_outputs(Path(args.out), args.name, result, text)
     print()
     print(text)
@@ -736,6 +834,16 @@ def register(subparsers) -> None:
     nve.add_argument("--plugin", default=None)
     nve.add_argument("--timeout", type=float, default=None)
     nve.set_defaults(func=cmd_nve)
+
+    pr = sub.add_parser("precision", help="native float64 / float32 against the TorchScript model",
+                        description="Energy, force and pressure differences of `pair_style areanet` "
+                        "(native float64) and `areanet float32` from `areanet torchscript` on a displaced sheet.")
+    common(pr, "precision")
+    pr.add_argument("--atoms", type=int, default=960)
+    pr.add_argument("--displacement", type=float, default=0.05, help="normal deviate per coordinate, Å")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--plugin", default=None)
+    pr.set_defaults(func=cmd_precision)
 
     py = sub.add_parser("python", help="ASE calculator throughput",
                         description="Throughput of AreaNetCalculator (energy + forces + stress).")
