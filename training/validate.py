@@ -986,7 +986,9 @@ def format_report(result: dict) -> str:
             rows = s["comparison"]
             lines += [f"Same DFT data and split as the model above, same training loop "
                       f"(`areanet train`: Adam, cosine schedule, batch size, loss weights), same "
-                      f"budget: {rows[0]['epochs']} epochs each, best validation epoch kept. "
+                      f"budget: {rows[0]['epochs']} epochs each, best validation epoch kept "
+                      "(the high-order conservative row is the configuration of the model "
+                      "above, retrained with this budget). "
                       "The Behler–Parrinello network (`areanet.potential.symmetry_functions`) "
                       "has the same MLP (32-64-32 per species) on 40 G2/G4 symmetry functions "
                       "with R_c = 3.6 Å, whose neighbours are exactly the 12 area-element "
