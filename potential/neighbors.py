@@ -35,7 +35,7 @@ def species_indices(atoms: Atoms, species: list[str]) -> np.ndarray:
     return np.array([lookup[s] for s in symbols], dtype=np.int64)
 
 
-SMALL_CELL_ATOMS = 1500  # below this, all pairs × images beats ASE's cell list
+SMALL_CELL_ATOMS = 128  # below this, all pairs × images beats ASE's cell list (measured: 60 atoms yes, 960 no)
 
 
 def image_pairs(atoms: Atoms, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
