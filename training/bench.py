@@ -125,6 +125,15 @@ def write_outputs(out_dir: Path, name: str, result: dict[str, Any], markdown: st
     return js, md
 
 
+def publish(args, result: dict[str, Any], text: str) -> int:
+    """Write NAME.json + NAME.md under --out and print the Markdown: the end of every bench."""
+    js, md = write_outputs(Path(args.out), args.name, result, text)
+    print()
+    print(text)
+    print(f"wrote {js} and {md}")
+    return 0
+
+
 def conditions_text(result: dict[str, Any]) -> str:
     m = result["machine"]
     load = result.get("load_average_start")
@@ -614,11 +623,7 @@ def cmd_precision(args) -> int:
     text += table(rows, ["pair style", "ΔE per atom (eV)", "ΔE / E", "max Δe_i (eV)", "max ΔF (eV/Å)",
                          "RMS ΔF (eV/Å)", "max ΔF / max F", "max ΔP (bar)"])
     text += "\nAll differences are absolute values; ΔF over every force component, ΔP over the six pressure components.\n"
-    js, mdf = write_outputs(Path(args.out), args.name, result, text)
-    print()
-    print(text)
-    print(f"wrote {js} and {mdf}")
-    return 0
+    return publish(args, result, text)
 
 
 # --- ASE calculator --------------------------------------------------------------------------
@@ -683,11 +688,7 @@ def cmd_python(args) -> int:
              f"prebuilt edges; neighbour list = `build_edges` (ASE or all-pairs × images for small cells).\n\n")
     text += table(rows, ["atoms", "µs/atom (wall)", "µs/atom (CPU)", "model µs/atom (wall)",
                          "model µs/atom (CPU)", "neighbour list µs/atom (wall)", "calls/s"])
-    js, mdf = write_outputs(Path(args.out), args.name, result, text)
-    print()
-    print(text)
-    print(f"wrote {js} and {mdf}")
-    return 0
+    return publish(args, result, text)
 
 
 # --- training --------------------------------------------------------------------------------
@@ -760,11 +761,7 @@ def cmd_train(args) -> int:
         text += (f"\nTime to the accuracy bar in `{args.history}` (validation energy ≤ {args.bar} meV/atom): "
                  + (f"epoch {ttb['epoch']}, {ttb['seconds'] / 60:.1f} min" if ttb.get("epoch") else "not reached")
                  + ".\n")
-    js, mdf = write_outputs(Path(args.out), args.name, result, text)
-    print()
-    print(text)
-    print(f"wrote {js} and {mdf}")
-    return 0
+    return publish(args, result, text)
 
 
 def time_to_bar(history_path: Path, bar: float) -> dict[str, Any]:
