@@ -287,7 +287,7 @@ def test_cli_generate_end_to_end(tmp_path, capsys, frames_3d):
 
 
 @pytest.mark.parametrize("args", [["--per-level", "0"], ["--seed", "-1"],
-                                  ["--out-name", "x.db"]])
+                                  ["--lattice-constant", "4.1"], ["--out-name", "x.db"]])
 def test_cli_generate_bad_input(tmp_path, capsys, args):
     if args[0] == "--out-name":
         args = []
@@ -298,6 +298,18 @@ def test_cli_generate_bad_input(tmp_path, capsys, args):
     assert rc == 2
     assert "error" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_lattice_constant_option_scales_the_sheet(a_extep):
+    """Candidates at another labeller's a0: same random stream, every length scaled."""
+    own = generate("3d", "extep", per_level=1, seed=4, show_progress=False)
+    pbe = generate("3d", "extep", per_level=1, seed=4, show_progress=False, lattice_constant=2.5198)
+    scale = 2.5198 / a_extep
+    assert abs(scale - 1) > 1e-3
+    for a, b in zip(own, pbe):
+        np.testing.assert_allclose(b.cell.array[:2, :2], a.cell.array[:2, :2] * scale, atol=1e-9)
+        np.testing.assert_allclose(b.positions[:, :2], a.positions[:, :2] * scale, atol=1e-9)
+        assert "a0=2.51980A" in b.info["reference"]
 
 
 def test_progress_log_style_is_coarse():

@@ -1,5 +1,6 @@
 """Training, resume, export and evaluation end to end on small ExTeP data."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from areanet.training.cli import UserError, main
 from areanet.training.config import TrainConfig
 from areanet.training.generate import generate, write_frames
 from areanet.training.train import load_checkpoint, train
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +116,65 @@ def test_config_errors(tmp_path):
         TrainConfig.load(None, ["epochs=many"])
     cfg = TrainConfig.load(None, ["epochs=7", "data=['a.xyz']", "order=low"])
     assert (cfg.epochs, cfg.data, cfg.order) == (7, ["a.xyz"], "low")
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data, dims):
+    """The training path (the MLP's input gradient by hand) = plain double autograd."""
+    from ase.io import read
+
+    from areanet.potential.model import AreaNet
+    from areanet.training.dataset import collate, fit_statistics, predict_batch, prepare
+
+    torch.manual_seed(5)
+    structures = read(REPO / "data" / "hbn_pbe_3d.extxyz.gz", ":4")  # out-of-plane motion too
+    model = AreaNet(config(extep_data, dims=dims).model_config())
+    items = prepare(model, structures)
+    fit_statistics(model, items)
+    batch = collate(items)
+    params = list(model.parameters())
+
+    energy, forces, _ = predict_batch(model, batch, create_graph=True)
+    grads = torch.autograd.grad(energy.sum() + forces.pow(2).sum(), params)
+
+    vertices = batch.vertices.detach().requires_grad_(True)
+    sub_energy, _ = model.element_outputs(vertices, batch.centre_spec)  # nn.Sequential, autograd
+    energy_ref = torch.zeros_like(energy).index_add(0, batch.centre_structure, sub_energy)
+    (dvert,) = torch.autograd.grad(energy_ref.sum(), vertices, create_graph=True)
+    forces_ref = torch.zeros_like(forces).index_add(0, batch.centre_atom, dvert.sum(1))
+    forces_ref = forces_ref.index_add(0, batch.vertex_atom.reshape(-1), -dvert.reshape(-1, 3))
+    grads_ref = torch.autograd.grad(energy_ref.sum() + forces_ref.pow(2).sum(), params)
+
+    assert torch.allclose(energy, energy_ref, rtol=1e-13, atol=0)
+    assert torch.allclose(forces, forces_ref, rtol=0, atol=1e-12)
+    for g, g_ref in zip(grads, grads_ref):
+        assert torch.allclose(g, g_ref, rtol=1e-10, atol=1e-12 * float(g_ref.abs().max()))
+
+
+def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path):
+    from areanet.training.train import model_from_checkpoint
+
+    run = tmp_path / "f32"
+    summary64 = train(config(extep_data, epochs=3), tmp_path / "f64", quiet=True)
+    summary = train(config(extep_data, epochs=2, precision="float32"), run, quiet=True)
+    payload = load_checkpoint(run / "last.pt")
+    assert payload["state_dict"]["mlps.0.0.weight"].dtype == torch.float32
+    model = model_from_checkpoint(payload)
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    summary = train(config(extep_data, epochs=3, precision="float32"), run, resume=True, quiet=True)
+    # optimiser trajectories part (Adam amplifies rounding), the fits are alike
+    f32, f64 = summary["test"]["all"]["force_rmse_x"], summary64["test"]["all"]["force_rmse_x"]
+    assert f32 == pytest.approx(f64, rel=0.25)
+    # the same weights in float32 and float64 arithmetic agree to float32 precision
+    from ase.io import read
+
+    from areanet.training.dataset import collate, predict_batch, prepare
+
+    batch = collate(prepare(model, read(extep_data, ":4")))
+    e64, f64_, _ = predict_batch(model, batch)
+    model.mlps.float()
+    e32, f32_, _ = predict_batch(model, batch)
+    assert float((e32 - e64).abs().max()) < 1e-5 * 60  # eV: well below 1e-3 meV/atom
+    assert float((f32_ - f64_).abs().max()) < 1e-5 * float(f64_.abs().max())
+    with pytest.raises(UserError, match="precision"):
+        TrainConfig.from_dict({"data": ["x"], "precision": "half"}).check()

@@ -713,10 +713,9 @@ def cmd_train(args) -> int:
             result["data_generation_s"] = time.perf_counter() - t0
         overrides = {"data": [str(Path(data).resolve())], "epochs": args.epochs, "threads": args.threads,
                      "batch_size": args.batch_size, "device": "cpu"}
-        cfg = TrainConfig.load(args.config, [f"{k}={json.dumps(v)}" for k, v in overrides.items()]) \
-            if args.config else TrainConfig.from_dict(overrides)
+        cfg = TrainConfig.load(args.config, list(args.set) + [f"{k}={json.dumps(v)}" for k, v in overrides.items()])
         print(f"areanet bench train: {args.epochs} epoch(s) on {data}, batch {cfg.batch_size}, "
-              f"{cfg.threads or 'default'} thread(s)", flush=True)
+              f"{cfg.threads or 'default'} thread(s), dims {cfg.dims}, {cfg.precision}", flush=True)
         t0 = time.perf_counter()
         summary = train(cfg, tmp / "run", quiet=True)
         total = time.perf_counter() - t0
@@ -730,7 +729,8 @@ def cmd_train(args) -> int:
     best = min(epochs)
     result.update({
         "data": data if args.data else "generated (paper protocol, ExTeP)", "epochs": args.epochs,
-        "threads": cfg.threads, "batch_size": cfg.batch_size, "n_structures": len(structures),
+        "threads": cfg.threads, "batch_size": cfg.batch_size, "dims": cfg.dims, "order": cfg.order,
+        "precision": cfg.precision, "n_structures": len(structures),
         "n_train": n_train, "epoch_seconds": epochs, "best_epoch_s": best,
         "train_structures_per_s": n_train / best, "total_s": total,
         "projected_50_epochs_min": 50 * sum(epochs) / len(epochs) / 60.0,
@@ -747,7 +747,8 @@ def cmd_train(args) -> int:
     text += f"Command: `{result['command']}`\n\n"
     text += (f"Conditions: {conditions_text(result)}. {result['n_structures']} structures of 60 atoms "
              f"({n_train} in the training split), batch {cfg.batch_size}, {cfg.threads or 'default'} torch "
-             f"thread(s), model {cfg.order} order, dims {cfg.dims}, {cfg.forces} forces. Epoch time includes "
+             f"thread(s), model {cfg.order} order, dims {cfg.dims}, {cfg.forces} forces, {cfg.precision} MLP "
+             f"arithmetic. Epoch time includes "
              f"the validation pass (history.json `seconds`).\n\n")
     rows = [[str(k + 1), f"{s:.1f}", f"{n_train / s:.1f}"] for k, s in enumerate(epochs)]
     text += table(rows, ["epoch", "seconds", "training structures/s"])
@@ -859,6 +860,9 @@ def register(subparsers) -> None:
     tr.add_argument("--per-level", type=int, default=None,
                     help="when generating: structures per perturbation level (default: the 4450 set)")
     tr.add_argument("--config", default=None, help="TOML training config (data/epochs/threads overridden)")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training config key, as in `areanet train` (e.g. --set dims=2 "
+                    "--set precision=float32)")
     tr.add_argument("--epochs", type=int, default=2)
     tr.add_argument("--batch-size", type=int, default=16)
     tr.add_argument("--threads", type=int, default=1)

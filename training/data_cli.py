@@ -4,6 +4,7 @@
                           [--per-level N] [--seed S] [--extrap]
     areanet data info FILE [FILE ...]
     areanet data label IN OUT [--reference gpaw|extep|tersoff] [--workers N] [--h 0.15] ...
+    areanet data sample MODEL MODEL [MODEL ...] --out FILE [--temperature K [K ...]] ...
 """
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ def register(subparsers) -> None:
                      help="random seed (default 0); same seed, same structures")
     gen.add_argument("--extrap", action="store_true",
                      help="generate the extrapolation points (0, 0.5, 5.5-7.5 %%) instead")
+    gen.add_argument("--lattice-constant", type=float, default=None, metavar="Å",
+                     help="build the sheet at this lattice constant instead of the reference's "
+                     "minimum (candidates for `data label`, e.g. 2.5198 for the PBE of data/)")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=cmd_generate)
 
@@ -97,6 +101,47 @@ def register(subparsers) -> None:
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
     lab.set_defaults(func=cmd_label)
 
+    smp = sub.add_parser(
+        "sample", help="active learning: MD with a model, keep the snapshots an ensemble "
+        "disagrees on most",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Candidates for `data label`: Langevin MD of the perfect h-BN sheet with "
+        "the first MODEL\nat each temperature. After 10 % of the steps every --interval-th step "
+        "is stored and every\nMODEL predicts its forces. A snapshot's disagreement is the "
+        "ensemble's force standard\ndeviation on its worst atom,\n\n"
+        "    max_i sqrt( mean_m |F_m,i - mean_m F_m,i|^2 )   (eV/Å).\n\n"
+        "The --select snapshots with the largest disagreement, split evenly across "
+        "temperatures,\nare written unlabelled as extended XYZ (gzip when FILE ends in .gz); "
+        "info: set (md300, ...),\ntemperature_K, step, disagreement_ev_per_a, model.\n\n"
+        "  areanet data sample models/hbn-pbe.pt runs/b/best.pt --out cand.extxyz\n"
+        "  areanet data label cand.extxyz cand-pbe.extxyz.gz --reference gpaw")
+    smp.add_argument("models", nargs="+", metavar="MODEL",
+                     help="two or more models (checkpoint or exported TorchScript file); the "
+                     "first drives the MD")
+    smp.add_argument("--out", required=True, metavar="FILE",
+                     help="output file, .extxyz or .xyz, optionally .gz")
+    smp.add_argument("--temperature", type=float, nargs="+", default=[300.0, 1000.0],
+                     metavar="K", help="MD temperatures (default: 300 1000)")
+    smp.add_argument("--steps", type=int, default=2000, metavar="N",
+                     help="MD steps per temperature (default 2000)")
+    smp.add_argument("--interval", type=int, default=20, metavar="N",
+                     help="store a snapshot every N steps after equilibration (default 20)")
+    smp.add_argument("--select", type=int, default=20, metavar="N",
+                     help="snapshots written, split evenly across temperatures (default 20)")
+    smp.add_argument("--timestep", type=float, default=1.0, metavar="FS",
+                     help="MD timestep (default 1 fs)")
+    smp.add_argument("--lattice-constant", type=float, default=2.5198, metavar="Å",
+                     help="lattice constant of the starting sheet (default 2.5198, the PBE "
+                     "minimum of data/)")
+    smp.add_argument("--repeat", type=int, nargs=2, default=[5, 3], metavar=("NX", "NY"),
+                     help="rectangular 4-atom cells along x and y (default 5 3: 60 atoms)")
+    smp.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="random seed (default 0); same seed, same output")
+    smp.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="torch threads (default: leave torch's setting)")
+    smp.add_argument("--quiet", action="store_true", help="no progress bar")
+    smp.set_defaults(func=cmd_sample)
+
 
 def cmd_generate(args) -> int:
     from .generate import level_counts, run
@@ -108,12 +153,16 @@ def cmd_generate(args) -> int:
     if not args.out.endswith(_OUT_SUFFIXES):
         raise UserError(f"--out {args.out}: the name must end in one of "
                         f"{', '.join(_OUT_SUFFIXES)} (extended XYZ is written)")
+    if args.lattice_constant is not None and not 2.0 < args.lattice_constant < 3.2:
+        raise UserError(f"--lattice-constant {args.lattice_constant}: not an h-BN lattice constant "
+                        "(expected 2-3.2 Å)")
     n = sum(level_counts(args.per_level, args.extrap).values())
     kind = "extrapolation points" if args.extrap else "structures"
     print(f"generating {n} {kind}: protocol {args.protocol}, reference {args.reference}, "
           f"seed {args.seed}", file=sys.stderr)
     summary = run(args.protocol, args.reference, args.out, per_level=args.per_level,
-                  seed=args.seed, extrap=args.extrap, show_progress=not args.quiet)
+                  seed=args.seed, extrap=args.extrap, show_progress=not args.quiet,
+                  lattice_constant=args.lattice_constant)
     rate = summary["n_structures"] / max(summary["seconds_generate"], 1e-9)
     print(f"wrote {summary['n_structures']} structures to {summary['path']} in "
           f"{summary['seconds_total']:.1f} s (generate + label {summary['seconds_generate']:.1f} s, "
@@ -167,3 +216,12 @@ def cmd_label(args) -> int:
               + ", ".join(str(k) for k in sorted(summary["failed"])), file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_sample(args) -> int:
+    from .sample import main as sample_main
+
+    if not args.out.endswith(_OUT_SUFFIXES):
+        raise UserError(f"--out {args.out}: the name must end in one of "
+                        f"{', '.join(_OUT_SUFFIXES)} (extended XYZ is written)")
+    return sample_main(args)

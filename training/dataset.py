@@ -72,8 +72,10 @@ def prepare(model: AreaNet, structures, labels: list[str] | None = None, progres
 
 
 def collate(items: list[Elements]) -> Batch:
+    """One batch of structures; its centres are sorted by species (the model then runs each
+    species' MLP on a contiguous slice)."""
     offsets = np.cumsum([0] + [len(e.forces) for e in items[:-1]])
-    return Batch(
+    batch = Batch(
         vertices=torch.cat([e.vertices for e in items]),
         centre_spec=torch.cat([e.centre_spec for e in items]),
         centre_atom=torch.cat([e.centre_atom + int(o) for e, o in zip(items, offsets)]),
@@ -85,6 +87,10 @@ def collate(items: list[Elements]) -> Batch:
         energy=torch.tensor([e.energy for e in items], dtype=torch.float64),
         forces=torch.cat([e.forces for e in items]),
     )
+    order = torch.argsort(batch.centre_spec, stable=True)  # [m]
+    for name in ("vertices", "centre_spec", "centre_atom", "vertex_atom", "centre_structure"):
+        setattr(batch, name, getattr(batch, name)[order])
+    return batch
 
 
 def predict_batch(model: AreaNet, batch: Batch, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -95,16 +101,15 @@ def predict_batch(model: AreaNet, batch: Batch, create_graph: bool = False) -> t
     """
     n_structures = batch.n_atoms.shape[0]
     n_atoms = batch.forces.shape[0]
-    vertices = batch.vertices
-    if model.conservative and not vertices.requires_grad:
-        vertices = vertices.detach().requires_grad_(True)
-    energy_c, force_c = model.element_outputs(vertices, batch.centre_spec)  # [m], [m, 3]
+    if model.conservative:  # the MLP's input gradient by hand: autograd only through the geometry
+        energy_c, grad = model.energy_and_vertex_grad(batch.vertices, batch.centre_spec, create_graph)
+    else:
+        energy_c, force_c = model.element_outputs(batch.vertices, batch.centre_spec)  # [m], [m, 3]
     energy = torch.zeros(n_structures, dtype=energy_c.dtype, device=energy_c.device)
     energy = energy.index_add(0, batch.centre_structure, energy_c)  # [B]
     forces = torch.zeros((n_atoms, 3), dtype=energy_c.dtype, device=energy_c.device)
     mask = torch.zeros(n_atoms, dtype=torch.bool, device=energy_c.device)
-    if model.conservative:
-        (grad,) = torch.autograd.grad(energy.sum(), vertices, create_graph=create_graph)  # [m, 12, 3]
+    if model.conservative:  # grad = dE/d(vertex − centre) [m, 12, 3]
         forces = forces.index_add(0, batch.centre_atom, grad.sum(1))
         forces = forces.index_add(0, batch.vertex_atom.reshape(-1), -grad.reshape(-1, 3))
         mask[:] = True

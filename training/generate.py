@@ -103,8 +103,12 @@ def perturb(sheet, strength_pct: float, rng: np.random.Generator, bond: float,
 
 
 def generate(protocol: str = "paper", reference: str = "extep", per_level: int | None = None,
-             seed: int = 0, extrap: bool = False, show_progress: bool = True) -> list:
+             seed: int = 0, extrap: bool = False, show_progress: bool = True,
+             lattice_constant: float | None = None) -> list:
     """Perturbed 60-atom cells labelled with the reference (list of ase.Atoms).
+
+    ``lattice_constant`` (Å) builds the sheet at that a instead of the reference's own
+    minimum: candidates for another labeller (e.g. PBE's 2.5198 Å for GPAW).
 
     Each frame carries ``info`` keys ``set``, ``perturb_strength_pct``, ``index`` (within its
     level) and ``reference``, and a SinglePointCalculator with energy and forces.
@@ -124,7 +128,9 @@ def generate(protocol: str = "paper", reference: str = "extep", per_level: int |
     set_name = "extrap" if extrap else PROTOCOLS[protocol]
     set_code = _SET_CODES[f"extrap-{PROTOCOLS[protocol]}" if extrap else set_name]
 
-    a = relaxed_lattice_constant(reference)
+    if lattice_constant is not None and not 2.0 < lattice_constant < 3.2:
+        raise ValueError(f"lattice_constant {lattice_constant} Å is not an h-BN lattice constant (2-3.2 Å)")
+    a = lattice_constant if lattice_constant is not None else relaxed_lattice_constant(reference)
     bond = a / math.sqrt(3.0)
     sheet = perfect_sheet(a)
     ref = LammpsReference(reference)
@@ -173,11 +179,11 @@ def write_frames(frames, path: str | os.PathLike) -> Path:
 
 
 def run(protocol: str, reference: str, out, per_level: int | None = None, seed: int = 0,
-        extrap: bool = False, show_progress: bool = True) -> dict:
+        extrap: bool = False, show_progress: bool = True, lattice_constant: float | None = None) -> dict:
     """Generate, write and time one data set; returns a summary dict."""
     t0 = time.perf_counter()
     frames = generate(protocol, reference, per_level=per_level, seed=seed, extrap=extrap,
-                      show_progress=show_progress)
+                      show_progress=show_progress, lattice_constant=lattice_constant)
     t1 = time.perf_counter()
     path = write_frames(frames, out)
     t2 = time.perf_counter()

@@ -147,6 +147,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
         log(f"warning: {stats['constant_features']} inputs never vary in the training data "
             "(z of an in-plane data set?): the model cannot learn them; use dims = 2 or add 3D data")
     model.to(device)
+    if cfg.precision == "float32":  # only the MLP weights; checkpoints load back into float64 models
+        model.mlps.float()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
