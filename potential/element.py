@@ -235,6 +235,35 @@ def frame_axes(vertices: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torc
     return x_axis, y_axis, normal
 
 
+def base_coordinates(vertices: torch.Tensor) -> torch.Tensor:
+    """Every vertex's coordinates along the 7 axes x̂_0, x̂_1, x̂_2, ŷ_0, ŷ_1, ŷ_2, n of
+    frame_axes: [m, 7, 12] from vertices [m, 12, 3]. Each frame's coordinates are a signed
+    selection of these (frames_from_base)."""
+    x_axis, y_axis, normal = frame_axes(vertices)
+    axes = torch.cat([x_axis, y_axis, normal[:, None, :]], dim=1)  # [m, 7, 3]
+    return torch.einsum("mvc,mac->mav", vertices, axes)  # [m, 7, 12]
+
+
+def frames_from_base(
+    base: torch.Tensor,  # [m, 7, 12] from base_coordinates
+    frame_ref: torch.Tensor,  # [F]
+    frame_sy: torch.Tensor,  # [F]
+    frame_sz: torch.Tensor,  # [F]
+    frame_order: torch.Tensor,  # [F, 12]
+    dims: int,
+) -> torch.Tensor:
+    """Vertex coordinates in every frame, listed A…L: [m, F, 12, dims] (linear in base)."""
+    m = base.shape[0]
+    n_frames = frame_order.shape[0]
+    order = frame_order[None].expand(m, n_frames, 12)  # [m, F, 12]
+    xf = torch.gather(base[:, frame_ref], 2, order)  # [m, F, 12]
+    yf = torch.gather(base[:, 3 + frame_ref], 2, order) * frame_sy[None, :, None]  # [m, F, 12]
+    if dims == 2:
+        return torch.stack([xf, yf], dim=-1)  # [m, F, 12, 2]
+    zf = base[:, 6][:, frame_order] * frame_sz[None, :, None]  # [m, F, 12]
+    return torch.stack([xf, yf, zf], dim=-1)  # [m, F, 12, 3]
+
+
 def frame_coordinates(
     vertices: torch.Tensor,  # [m, 12, 3] canonical slots, relative to the centre
     frame_ref: torch.Tensor,  # [F]
@@ -244,16 +273,4 @@ def frame_coordinates(
     dims: int,
 ) -> torch.Tensor:
     """Vertex coordinates in every frame, listed A…L: [m, F, 12, dims]."""
-    m = vertices.shape[0]
-    n_frames = frame_order.shape[0]
-    x_axis, y_axis, normal = frame_axes(vertices)
-    x = torch.einsum("mvc,mkc->mkv", vertices, x_axis)  # [m, 3, 12]
-    y = torch.einsum("mvc,mkc->mkv", vertices, y_axis)  # [m, 3, 12]
-    order = frame_order[None].expand(m, n_frames, 12)  # [m, F, 12]
-    xf = torch.gather(x[:, frame_ref], 2, order)  # [m, F, 12]
-    yf = torch.gather(y[:, frame_ref], 2, order) * frame_sy[None, :, None]  # [m, F, 12]
-    if dims == 2:
-        return torch.stack([xf, yf], dim=-1)  # [m, F, 12, 2]
-    z = (vertices * normal[:, None, :]).sum(-1)  # [m, 12]
-    zf = z[:, frame_order] * frame_sz[None, :, None]  # [m, F, 12]
-    return torch.stack([xf, yf, zf], dim=-1)  # [m, F, 12, 3]
+    return frames_from_base(base_coordinates(vertices), frame_ref, frame_sy, frame_sz, frame_order, dims)

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from .config import FORMAT_VERSION, ModelConfig
-from .element import find_element_slots, frame_axes, frame_coordinates, frame_tables, low_order_matrix
+from .element import (base_coordinates, find_element_slots, frame_axes, frame_tables, frames_from_base,
+                      low_order_matrix)
 
 
 def make_mlp(n_in: int, hidden: List[int], n_out: int, activation: str) -> nn.Sequential:
@@ -90,8 +91,12 @@ class AreaNet(nn.Module):
 
     def features(self, vertices: torch.Tensor) -> torch.Tensor:
         """Network inputs in every frame: [m, F, n_features] from vertices [m, 12, 3]."""
-        coords = frame_coordinates(
-            vertices, self.frame_ref, self.frame_sy, self.frame_sz, self.frame_order, self.dims
+        return self.features_from_base(base_coordinates(vertices))
+
+    def features_from_base(self, base: torch.Tensor) -> torch.Tensor:
+        """Network inputs [m, F, n_features] from base coordinates [m, 7, 12] (a linear map)."""
+        coords = frames_from_base(
+            base, self.frame_ref, self.frame_sy, self.frame_sz, self.frame_order, self.dims
         )  # [m, F, 12, dims]
         if self.low_order:
             coords = torch.einsum("uv,mfvd->mfud", self.low_order_matrix, coords)  # [m, F, 6, dims]

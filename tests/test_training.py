@@ -118,17 +118,17 @@ def test_config_errors(tmp_path):
     assert (cfg.epochs, cfg.data, cfg.order) == (7, ["a.xyz"], "low")
 
 
-@pytest.mark.parametrize("dims", [2, 3])
-def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data, dims):
+@pytest.mark.parametrize("dims,order", [(2, "high"), (3, "high"), (3, "low")])
+def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data, dims, order):
     """The training path (the MLP's input gradient by hand) = plain double autograd."""
     from ase.io import read
 
     from areanet.potential.model import AreaNet
-    from areanet.training.dataset import collate, fit_statistics, predict_batch, prepare
+    from areanet.training.dataset import attach_geometry, collate, fit_statistics, predict_batch, prepare
 
     torch.manual_seed(5)
     structures = read(REPO / "data" / "hbn_pbe_3d.extxyz.gz", ":4")  # out-of-plane motion too
-    model = AreaNet(config(extep_data, dims=dims).model_config())
+    model = AreaNet(config(extep_data, dims=dims, order=order).model_config())
     items = prepare(model, structures)
     fit_statistics(model, items)
     batch = collate(items)
@@ -136,6 +136,11 @@ def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data
 
     energy, forces, _ = predict_batch(model, batch, create_graph=True)
     grads = torch.autograd.grad(energy.sum() + forces.pow(2).sum(), params)
+    attach_geometry(model, items)  # precomputed features and Jacobians: the same numbers
+    precomputed = collate(items)
+    assert precomputed.geometry is not None and batch.geometry is None
+    energy_pre, forces_pre, _ = predict_batch(model, precomputed, create_graph=True)
+    grads_pre = torch.autograd.grad(energy_pre.sum() + forces_pre.pow(2).sum(), params)
 
     vertices = batch.vertices.detach().requires_grad_(True)
     sub_energy, _ = model.element_outputs(vertices, batch.centre_spec)  # nn.Sequential, autograd
@@ -147,8 +152,11 @@ def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data
 
     assert torch.allclose(energy, energy_ref, rtol=1e-13, atol=0)
     assert torch.allclose(forces, forces_ref, rtol=0, atol=1e-12)
-    for g, g_ref in zip(grads, grads_ref):
+    assert torch.allclose(energy_pre, energy_ref, rtol=1e-13, atol=0)
+    assert torch.allclose(forces_pre, forces_ref, rtol=0, atol=1e-12)
+    for g, g_pre, g_ref in zip(grads, grads_pre, grads_ref):
         assert torch.allclose(g, g_ref, rtol=1e-10, atol=1e-12 * float(g_ref.abs().max()))
+        assert torch.allclose(g_pre, g_ref, rtol=1e-10, atol=1e-12 * float(g_ref.abs().max()))
 
 
 def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path):

@@ -28,9 +28,29 @@ class Batch:
     n_atoms: torch.Tensor  # [B] atoms per structure
     energy: torch.Tensor  # [B] reference energy, eV
     forces: torch.Tensor  # [N, 3] reference forces, eV/Å
+    geometry: "Geometry | None" = None  # precomputed (attach_geometry), else computed per step
 
     def to(self, device: torch.device) -> "Batch":
-        return Batch(**{k: v.to(device) for k, v in self.__dict__.items()})
+        return Batch(**{k: (v.to(device) if v is not None else None) for k, v in self.__dict__.items()})
+
+
+@dataclass
+class Geometry:
+    """What the frames give each element, fixed for fixed structures (see attach_geometry)."""
+
+    features: torch.Tensor  # [m, F, n_features] network inputs
+    axes: torch.Tensor  # [m, 7, 3] x̂_0..2, ŷ_0..2, n (element.base_coordinates)
+    axes_jacobian: torch.Tensor  # [m, 21, 9] d axes / d first-shell vertices
+
+    def to(self, device: torch.device) -> "Geometry":
+        return Geometry(self.features.to(device), self.axes.to(device), self.axes_jacobian.to(device))
+
+    def index(self, order: torch.Tensor) -> "Geometry":
+        return Geometry(self.features[order], self.axes[order], self.axes_jacobian[order])
+
+    @staticmethod
+    def cat(parts: list["Geometry"]) -> "Geometry":
+        return Geometry(*(torch.cat([getattr(g, k) for g in parts]) for k in ("features", "axes", "axes_jacobian")))
 
 
 @dataclass
@@ -43,6 +63,7 @@ class Elements:
     vertex_atom: torch.Tensor  # [m, 12]
     energy: float
     forces: torch.Tensor  # [n, 3]
+    geometry: Geometry | None = None
 
 
 def structure_elements(model: AreaNet, atoms, label: str) -> Elements:
@@ -86,11 +107,69 @@ def collate(items: list[Elements]) -> Batch:
         n_atoms=torch.tensor([len(e.forces) for e in items], dtype=torch.long),
         energy=torch.tensor([e.energy for e in items], dtype=torch.float64),
         forces=torch.cat([e.forces for e in items]),
+        geometry=Geometry.cat([e.geometry for e in items]) if all(e.geometry is not None for e in items) else None,
     )
     order = torch.argsort(batch.centre_spec, stable=True)  # [m]
     for name in ("vertices", "centre_spec", "centre_atom", "vertex_atom", "centre_structure"):
         setattr(batch, name, getattr(batch, name)[order])
+    if batch.geometry is not None:
+        batch.geometry = batch.geometry.index(order)
     return batch
+
+
+# --- precomputed geometry (training) ----------------------------------------------------------
+#
+# The features are fixed functions of fixed training structures, and so is their Jacobian.
+# Computing both once turns each training step's geometry (and autograd's double backward
+# through it) into four small linear maps: g = dE/d(features) -> dE/d(base coordinates)
+# (a constant matrix, frames_from_base being linear) -> dE/d(vertices) directly and through
+# the 7 axes, which depend on the 3 first-shell vertices only.
+
+
+def attach_geometry(model: AreaNet, items: list[Elements], chunk: int = 20000) -> None:
+    """Precompute each structure's Geometry (about 5 KB per element in 3D)."""
+    from torch.func import jacrev, vmap
+
+    from areanet.potential.element import frame_axes
+
+    def axes_of(first: torch.Tensor) -> torch.Tensor:  # [3, 3] -> [21]
+        x_axis, y_axis, normal = frame_axes(first[None])
+        return torch.cat([x_axis.reshape(-1), y_axis.reshape(-1), normal.reshape(-1)])
+
+    vertices = torch.cat([e.vertices for e in items])  # [M, 12, 3]
+    parts = []
+    with torch.no_grad():
+        for v in vertices.split(chunk):
+            x_axis, y_axis, normal = frame_axes(v)
+            axes = torch.cat([x_axis, y_axis, normal[:, None, :]], dim=1)  # [b, 7, 3]
+            jacobian = vmap(jacrev(axes_of))(v[:, 0:3]).reshape(-1, 21, 9)  # [b, 21, 9]
+            parts.append(Geometry(model.features(v), axes, jacobian))
+    geometry = Geometry.cat(parts)
+    start = 0
+    for e in items:
+        n = len(e.vertices)
+        e.geometry = Geometry(*(t[start : start + n] for t in (geometry.features, geometry.axes, geometry.axes_jacobian)))
+        start += n
+
+
+def base_from_features_matrix(model: AreaNet) -> torch.Tensor:
+    """P [F·n_features, 84] with features_flat = base_flat @ Pᵀ (the map is linear: its
+    columns are the features of the 84 unit base-coordinate vectors)."""
+    unit = torch.eye(84, dtype=model.feature_mean.dtype, device=model.feature_mean.device).reshape(84, 7, 12)
+    return model.features_from_base(unit).reshape(84, -1).t()
+
+
+def vertex_grad_from_geometry(
+    model: AreaNet, vertices: torch.Tensor, geometry: Geometry, grad_features: torch.Tensor
+) -> torch.Tensor:
+    """dE/d(vertices) [m, 12, 3] from dE/d(features) [m, F, n_features], exactly what
+    autograd through model.features gives, as linear maps (differentiable in grad_features)."""
+    m = vertices.shape[0]
+    grad_base = (grad_features.reshape(m, -1) @ base_from_features_matrix(model)).reshape(m, 7, 12)
+    direct = torch.bmm(grad_base.transpose(1, 2), geometry.axes)  # [m, 12, 3]
+    grad_axes = torch.bmm(grad_base, vertices).reshape(m, 1, 21)  # dE/d(axes)
+    through_axes = torch.bmm(grad_axes, geometry.axes_jacobian).reshape(m, 3, 3)  # [m, 3, 3]
+    return torch.cat([direct[:, 0:3] + through_axes, direct[:, 3:]], dim=1)
 
 
 def predict_batch(model: AreaNet, batch: Batch, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -101,7 +180,12 @@ def predict_batch(model: AreaNet, batch: Batch, create_graph: bool = False) -> t
     """
     n_structures = batch.n_atoms.shape[0]
     n_atoms = batch.forces.shape[0]
-    if model.conservative:  # the MLP's input gradient by hand: autograd only through the geometry
+    if model.conservative and batch.geometry is not None:
+        with torch.set_grad_enabled(create_graph):
+            energy_c, grad_features = model.energy_and_feature_grad(
+                batch.geometry.features, batch.centre_spec, create_graph)
+            grad = vertex_grad_from_geometry(model, batch.vertices, batch.geometry, grad_features)
+    elif model.conservative:  # the MLP's input gradient by hand: autograd only through the geometry
         energy_c, grad = model.energy_and_vertex_grad(batch.vertices, batch.centre_spec, create_graph)
     else:
         energy_c, force_c = model.element_outputs(batch.vertices, batch.centre_spec)  # [m], [m, 3]
