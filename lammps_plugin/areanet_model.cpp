@@ -1,6 +1,7 @@
 /* ----------------------------------------------------------------------
    areanet: area-element neural-network potential for h-BN.
-   The TorchScript side of pair_style areanet (see areanet_model.h).
+   The TorchScript side of pair_style areanet (see areanet_model.h): the
+   whole of libareanet_torch.so, which the plugin dlopen()s on demand.
 ------------------------------------------------------------------------- */
 
 #include "areanet_model.h"
@@ -17,9 +18,23 @@
 
 using namespace areanet;
 
-struct Model::Impl {
-  torch::jit::Module module;
+namespace {
+
+class TorchModel : public Model {
+ public:
+  bool load(const std::string &bytes, const std::string &source, std::string &error) override;
+  const ModelInfo &info() const override { return info_; }
+  bool compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
+               int64_t *edge_spec, int64_t *spec, double *atom_energy, double *de_dedge,
+               std::string &error) override;
+  bool native_spec(NativeSpec &spec, std::string &why) const override;
+
+ private:
+  torch::jit::Module module_;
+  ModelInfo info_;
 };
+
+}    // namespace
 
 /* ----------------------------------------------------------------------
    The message of an exception raised inside a TorchScript method carries a
@@ -59,29 +74,37 @@ static std::string first_sentence(const std::string &text)
   return stop == std::string::npos ? line : line.substr(0, stop + 1);
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   the library's entry point
+------------------------------------------------------------------------- */
 
-Model::Model() : impl_(new Impl) {}
+static Model *create_model()
+{
+  return new TorchModel();
+}
 
-Model::~Model() = default;
-
-/* ---------------------------------------------------------------------- */
-
-void Model::set_num_threads(int nthreads)
+static void set_num_threads(int nthreads)
 {
   if (nthreads > 0) at::set_num_threads(nthreads);
 }
 
-int Model::get_num_threads()
+static int get_num_threads()
 {
   return at::get_num_threads();
+}
+
+extern "C" __attribute__((visibility("default"))) const TorchApi *areanet_torch_api()
+{
+  static const TorchApi api = {TORCH_INTERFACE_VERSION, CXX11_ABI, create_model,
+                               set_num_threads, get_num_threads};
+  return &api;
 }
 
 /* ----------------------------------------------------------------------
    load the archive and read the attributes every areanet model carries
 ------------------------------------------------------------------------- */
 
-bool Model::load(const std::string &bytes, const std::string &source, std::string &error)
+bool TorchModel::load(const std::string &bytes, const std::string &source, std::string &error)
 {
   info_ = ModelInfo();
   torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
@@ -91,15 +114,15 @@ bool Model::load(const std::string &bytes, const std::string &source, std::strin
   torch::jit::setGraphExecutorOptimize(false);
   try {
     std::istringstream stream(bytes);
-    impl_->module = torch::jit::load(stream, torch::kCPU, extra);
-    impl_->module.eval();
+    module_ = torch::jit::load(stream, torch::kCPU, extra);
+    module_.eval();
   } catch (const std::exception &e) {
     error = "cannot read " + source + " as a TorchScript model (" + first_sentence(exception_text(e)) +
         "); write it with `areanet export`";
     return false;
   }
 
-  const auto &module = impl_->module;
+  const auto &module = module_;
   for (const char *name : {"format_version", "cutoff", "species", "units"}) {
     if (!module.hasattr(name)) {
       error = source + " is a TorchScript file but not an areanet model: it has no `" + name +
@@ -146,9 +169,9 @@ bool Model::load(const std::string &bytes, const std::string &source, std::strin
    edge vectors inside forward(), so autograd must be on (no InferenceMode)
 ------------------------------------------------------------------------- */
 
-bool Model::compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
-                    int64_t *edge_spec, int64_t *spec, double *atom_energy, double *de_dedge,
-                    std::string &error)
+bool TorchModel::compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
+                         int64_t *edge_spec, int64_t *spec, double *atom_energy,
+                         double *de_dedge, std::string &error)
 {
   try {
     torch::AutoGradMode grad_on(true);
@@ -160,7 +183,7 @@ bool Model::compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t 
         torch::from_blob(edge_spec, {nedges}, i64),
         torch::from_blob(spec, {ncentres}, i64)};
 
-    auto out = impl_->module.forward(inputs);
+    auto out = module_.forward(inputs);
     if (!out.isTuple() || out.toTupleRef().elements().size() != 2) {
       error = "model forward() must return a tuple (atom_energy, dE_dedge)";
       return false;
@@ -213,9 +236,9 @@ static std::vector<int> ints(const torch::Tensor &t)
   return out;
 }
 
-bool Model::native_spec(NativeSpec &spec, std::string &why) const
+bool TorchModel::native_spec(NativeSpec &spec, std::string &why) const
 {
-  const auto &module = impl_->module;
+  const auto &module = module_;
   try {
     for (const char *name :
          {"dims", "low_order", "conservative", "frame_ref", "frame_sy", "frame_sz", "frame_order",
@@ -296,6 +319,5 @@ bool Model::native_spec(NativeSpec &spec, std::string &why) const
     why = "cannot read the model's tables (" + exception_text(e) + ")";
     return false;
   }
-  why = spec.check();
-  return why.empty();
+  return true;
 }

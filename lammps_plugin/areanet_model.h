@@ -1,20 +1,29 @@
 /* ----------------------------------------------------------------------
    areanet: area-element neural-network potential for h-BN.
-   The TorchScript side of pair_style areanet.
+   The TorchScript side of pair_style areanet, as seen by the plugin.
+
+   areanet_model.cpp is built into its own library, libareanet_torch.so
+   (linked to libtorch), installed next to the plugin.  The plugin itself
+   does not link libtorch: it dlopen()s that library only when TorchScript
+   is needed (pair_style areanet torchscript, or a model file without the
+   native extra, see areanet_archive.h), so the default native path never
+   maps libtorch (~100 MB of resident memory per rank).  The two meet
+   through TorchApi, the one symbol the library exports, and the abstract
+   class Model below.
 
    This header deliberately includes no torch and no LAMMPS header: LAMMPS
    and libtorch each ship their own copy of the fmt library (10.2 and 12.1,
    with the same include guards), so the two are kept in separate
-   translation units and meet only through this plain C++ interface.  No function here throws: every libtorch exception is
-   caught inside and returned as a message for the pair style to report
-   through LAMMPS' error class.
+   translation units and meet only through this plain C++ interface.  No
+   function here throws: every libtorch exception is caught inside and
+   returned as a message for the pair style to report through LAMMPS'
+   error class.
 ------------------------------------------------------------------------- */
 
 #ifndef AREANET_MODEL_H
 #define AREANET_MODEL_H
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,7 +34,8 @@ struct NativeSpec;
 // The model file format this plugin reads (attribute `format_version`).
 constexpr int FORMAT_VERSION = 1;
 
-// What the model declares about itself (TorchScript attributes + extra file).
+// What the model declares about itself (TorchScript attributes or the native extra, plus
+// the extra file metadata.json).
 struct ModelInfo {
   int format_version = -1;
   double cutoff = 0.0;                 // Angstrom
@@ -34,18 +44,16 @@ struct ModelInfo {
   std::string metadata_json;           // extra file "metadata.json" ("" if absent)
 };
 
+// A TorchScript model file, loaded by libtorch (created by TorchApi::create).
 class Model {
  public:
-  Model();
-  ~Model();
-  Model(const Model &) = delete;
-  Model &operator=(const Model &) = delete;
+  virtual ~Model() = default;
 
   // Load a TorchScript archive from its bytes (read by the caller, so that one
   // MPI rank reads the file and broadcasts it).  On failure returns false and
   // sets `error`.  `source` names the file in messages.
-  bool load(const std::string &bytes, const std::string &source, std::string &error);
-  const ModelInfo &info() const { return info_; }
+  virtual bool load(const std::string &bytes, const std::string &source, std::string &error) = 0;
+  virtual const ModelInfo &info() const = 0;
 
   // Evaluate the contract of DESIGN.md section 5 on caller-owned float64/int64
   // buffers (wrapped, not copied):
@@ -56,25 +64,42 @@ class Model {
   // and copy the results into atom_energy [ncentres] and de_dedge [nedges,3].
   // On failure (e.g. an atom without a complete area element) returns false
   // and sets `error` to the model's message, without TorchScript traceback.
-  bool compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
-               int64_t *edge_spec, int64_t *spec, double *atom_energy, double *de_dedge,
-               std::string &error);
+  virtual bool compute(int64_t ncentres, int64_t nedges, double *edge_vec, int64_t *edge_src,
+                       int64_t *edge_spec, int64_t *spec, double *atom_energy, double *de_dedge,
+                       std::string &error) = 0;
 
-  // Read what the native evaluator (areanet_native.h) needs out of an AreaNet module.
-  // Returns false, with the reason in `why`, for any other module obeying the contract
-  // (the pair style then runs its forward()).
-  bool native_spec(NativeSpec &spec, std::string &why) const;
+  // Read what the native evaluator (areanet_native.h) needs out of an AreaNet module (for
+  // model files without the native extra).  Returns false, with the reason in `why`, for
+  // any other module obeying the contract (the pair style then runs its forward()).  The
+  // caller checks the tables' consistency (NativeSpec::check, which lives in the plugin).
+  virtual bool native_spec(NativeSpec &spec, std::string &why) const = 0;
+};
 
-  // Intra-op threads of libtorch for this process (one per MPI rank by default).
-  static void set_num_threads(int nthreads);
-  static int get_num_threads();
+// The libstdc++ string ABI of this translation unit (-1: not libstdc++).
+#ifdef _GLIBCXX_USE_CXX11_ABI
+constexpr int CXX11_ABI = _GLIBCXX_USE_CXX11_ABI;
+#else
+constexpr int CXX11_ABI = -1;
+#endif
 
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  ModelInfo info_;
+// Bumped whenever TorchApi, Model, ModelInfo or NativeSpec change layout.
+constexpr int TORCH_INTERFACE_VERSION = 1;
+
+// What libareanet_torch.so hands the plugin.  std::string and std::vector cross the
+// boundary, so both sides must use the same libstdc++ string ABI (cxx11_abi, checked).
+struct TorchApi {
+  int interface_version;                 // TORCH_INTERFACE_VERSION of the library
+  int cxx11_abi;                         // its CXX11_ABI
+  Model *(*create)();                    // a new model; load() it
+  void (*set_num_threads)(int nthreads); // libtorch intra-op threads of this process
+  int (*get_num_threads)();
 };
 
 }    // namespace areanet
+
+// The library's one exported symbol (looked up with dlsym).
+#define AREANET_TORCH_LIBRARY "libareanet_torch.so"
+#define AREANET_TORCH_ENTRY "areanet_torch_api"
+extern "C" const areanet::TorchApi *areanet_torch_api();
 
 #endif

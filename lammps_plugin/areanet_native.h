@@ -4,8 +4,10 @@
    for the AreaNet models that `areanet export` writes.
 
    The TorchScript module stays the model file and the reference: the plugin
-   reads the weights and tables out of it (areanet_model.cpp, Model::native)
-   and evaluates the very same function here without libtorch -- the shell
+   reads the weights and tables from the file's extra areanet_native.bin,
+   written by `areanet export` (areanet_archive.h; for older files through
+   libtorch, areanet_model.cpp, Model::native_spec) and evaluates the very
+   same function here without libtorch -- the shell
    finder, the local frames, the MLPs and their gradient written out by hand
    (forward pass, then the analytic backward pass of the MLP and of the frame
    geometry), in blocks of elements that stay in cache.  This is the default
@@ -25,8 +27,9 @@
 
 namespace areanet {
 
-// Everything the native evaluator needs, as read from an AreaNet TorchScript module
-// (names as in potential/model.py).
+// Everything the native evaluator needs, as read from an AreaNet model file (names as in
+// potential/model.py; stored as areanet_native.bin by potential/export.py, whose array list
+// changes with this struct).
 struct NativeSpec {
   double cutoff = 0.0;
   std::vector<std::string> species;     // [S]

@@ -48,12 +48,13 @@ static Pair *areanet_creator(LAMMPS *lmp)
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
+  PairAreanet::plugin_directory();    // resolved now, before any `shell cd`
 
   lammpsplugin_t plugin;
   plugin.version = AREANET_LAMMPS_VERSION;
   plugin.style = "pair";
   plugin.name = "areanet";
-  plugin.info = "areanet area-element neural-network potential for h-BN (TorchScript model)";
+  plugin.info = "areanet area-element neural-network potential for h-BN (native or TorchScript)";
   plugin.author = "areanet developers";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &areanet_creator;
   plugin.handle = handle;

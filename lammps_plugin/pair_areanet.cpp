@@ -5,6 +5,7 @@
 
 #include "pair_areanet.h"
 
+#include "areanet_archive.h"
 #include "areanet_model.h"
 #include "areanet_native.h"
 
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <regex>
 
 using namespace LAMMPS_NS;
@@ -29,7 +31,7 @@ using namespace LAMMPS_NS;
 
 PairAreanet::PairAreanet(LAMMPS *lmp) :
     Pair(lmp), model(nullptr), native(nullptr), torchscript_only(false), single_precision(false),
-    cutoff(0.0), cutoffsq(0.0)
+    torch_threads(1), cutoff(0.0), cutoffsq(0.0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -38,16 +40,15 @@ PairAreanet::PairAreanet(LAMMPS *lmp) :
   centroidstressflag = CENTROID_NOTAVAIL;
   no_virial_fdotr_compute = 1;    // the virial is tallied edge by edge in compute()
 
-  // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise
+  // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise (applied when
+  // libtorch is loaded; the native evaluator runs on one thread per rank)
 
-  int nthreads = 1;
   const char *env = std::getenv("OMP_NUM_THREADS");
   if (env) {
     char *end = nullptr;
     long n = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && n > 0) nthreads = static_cast<int>(n);
+    if (end != env && *end == '\0' && n > 0) torch_threads = static_cast<int>(n);
   }
-  areanet::Model::set_num_threads(nthreads);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -314,7 +315,6 @@ void PairAreanet::coeff(int narg, char **arg)
                update->unit_style);
 
   load_model(arg[2]);
-  const auto &info = model->info();
 
   // the native evaluator, unless asked for TorchScript or the module is not an AreaNet
 
@@ -323,14 +323,23 @@ void PairAreanet::coeff(int narg, char **arg)
   if (torchscript_only) {
     evaluation += " (pair_style areanet torchscript)";
   } else {
-    areanet::NativeSpec spec;
     std::string why;
-    if (model->native_spec(spec, why)) {
+    if (!native_spec) {
+      // an older export: read the weights through libtorch
+      native_spec = std::make_unique<areanet::NativeSpec>();
+      if (model->native_spec(*native_spec, why)) why = native_spec->check();
+      if (!why.empty()) native_spec.reset();
+    }
+    if (native_spec) {
       native = std::make_unique<areanet::NativeModel>(
-          spec, single_precision ? areanet::NativeModel::FLOAT32 : areanet::NativeModel::FLOAT64);
+          *native_spec,
+          single_precision ? areanet::NativeModel::FLOAT32 : areanet::NativeModel::FLOAT64);
       const char *block = std::getenv("AREANET_NATIVE_BLOCK");    // tuning knob: elements per block
       if (block && std::atoi(block) > 0) native->set_block(std::atoi(block));
       evaluation = native->describe();
+      if (model) evaluation += " (weights read through libtorch)";
+      model.reset();    // the native evaluator holds its own copy of the weights
+      native_spec.reset();
     } else if (single_precision) {
       error->all(FLERR,
                  "Pair areanet: float32 needs the native evaluator, which cannot run model {}: {}",
@@ -369,19 +378,84 @@ void PairAreanet::coeff(int narg, char **arg)
     std::string mapping;
     for (int itype = 1; itype <= ntypes; itype++)
       mapping += fmt::format(" {}->{}", itype, info.species[type2species[itype]]);
+    std::string torch = "model read from its areanet_native.bin, without libtorch";
+    if (!torch_reason.empty())
+      torch = fmt::format("libtorch loaded ({}/{}), {} thread(s) per MPI rank, because {}",
+                          plugin_directory(), AREANET_TORCH_LIBRARY,
+                          torch_library()->get_num_threads(), torch_reason);
     utils::logmesg(lmp,
-                   "areanet: model {} (format {}, cutoff {} A, species{}, units {}), "
-                   "{} libtorch thread(s) per MPI rank\n"
+                   "areanet: model {} (format {}, cutoff {} A, species{}, units {})\n"
+                   "areanet: {}\n"
                    "areanet: evaluation: {}\n"
                    "areanet: atom type -> model species:{}\n",
-                   model_file, info.format_version, info.cutoff, known, info.units,
-                   areanet::Model::get_num_threads(), evaluation, mapping);
+                   model_file, info.format_version, info.cutoff, known, info.units, torch,
+                   evaluation, mapping);
   }
 }
 
 /* ----------------------------------------------------------------------
-   rank 0 reads the file and broadcasts its bytes; every rank builds its
-   own copy of the model and checks what the model declares
+   the directory of this library (the name it was loaded by, made absolute
+   once, at `plugin load`, by areanet_plugin.cpp)
+------------------------------------------------------------------------- */
+
+std::string PairAreanet::plugin_directory()
+{
+  static const std::string directory = [] {
+    Dl_info dl;
+    if (!dladdr(reinterpret_cast<void *>(&PairAreanet::plugin_directory), &dl) || !dl.dli_fname)
+      return std::string();
+    std::string path = dl.dli_fname;
+    if (char *real = realpath(dl.dli_fname, nullptr)) {
+      path = real;
+      free(real);
+    }
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+  }();
+  return directory;
+}
+
+/* ----------------------------------------------------------------------
+   libareanet_torch.so, loaded on first need and kept for the life of the
+   process (libtorch is not made to be unloaded)
+------------------------------------------------------------------------- */
+
+const areanet::TorchApi *PairAreanet::torch_library()
+{
+  static const areanet::TorchApi *api = nullptr;
+  if (api) return api;
+
+  const std::string directory = plugin_directory();
+  if (directory.empty())
+    error->all(FLERR, "Pair areanet: cannot locate the plugin library (dladdr failed), so not "
+                      "{} either; it is needed because {}",
+               AREANET_TORCH_LIBRARY, torch_reason);
+  const std::string path = directory + "/" + AREANET_TORCH_LIBRARY;
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *why = dlerror();
+    error->all(FLERR,
+               "Pair areanet: cannot load the TorchScript support library {}, needed because {}: "
+               "{} (rebuild the plugin with scripts/build_plugin.sh)",
+               path, torch_reason, why ? why : "unknown dlopen error");
+  }
+  using entry_t = const areanet::TorchApi *(*) ();
+  auto entry = reinterpret_cast<entry_t>(dlsym(handle, AREANET_TORCH_ENTRY));
+  const areanet::TorchApi *found = entry ? entry() : nullptr;
+  if (!found || found->interface_version != areanet::TORCH_INTERFACE_VERSION ||
+      found->cxx11_abi != areanet::CXX11_ABI)
+    error->all(FLERR,
+               "Pair areanet: {} does not match this plugin ({}); rebuild both with "
+               "scripts/build_plugin.sh",
+               path, found ? "another interface version or C++ ABI" : "no " AREANET_TORCH_ENTRY);
+  api = found;
+  return api;
+}
+
+/* ----------------------------------------------------------------------
+   rank 0 reads the file and broadcasts its bytes; every rank reads the
+   model from them -- the native extra when it can, else through libtorch --
+   and checks what the model declares
 ------------------------------------------------------------------------- */
 
 void PairAreanet::load_model(const std::string &file)
@@ -411,11 +485,57 @@ void PairAreanet::load_model(const std::string &file)
   MPI_Bcast(&bytes[0], static_cast<int>(nbytes), MPI_CHAR, 0, world);
 
   model_file = file;
-  model = std::make_unique<areanet::Model>();
-  std::string message;
-  if (!model->load(bytes, file, message)) error->all(FLERR, "Pair areanet: {}", message);
+  model.reset();
+  native_spec.reset();
+  torch_reason.clear();
 
-  const auto &info = model->info();
+  // the archive itself, without libtorch: every model file is a zip file
+
+  areanet::ZipArchive archive;
+  std::string message;
+  if (!archive.open(bytes, message))
+    error->all(FLERR,
+               "Pair areanet: cannot read {} as a TorchScript model ({}); write it with "
+               "`areanet export`",
+               file, message);
+
+  if (torchscript_only) {
+    torch_reason = "of pair_style areanet torchscript";
+  } else {
+    auto spec = std::make_unique<areanet::NativeSpec>();
+    switch (areanet::read_native_extra(archive, info, *spec, message)) {
+      case areanet::NativeExtra::FOUND:
+        message = spec->check();
+        if (!message.empty())
+          error->all(FLERR, "Pair areanet: model file {}: inconsistent {}: {}", file,
+                     areanet::NATIVE_FILE, message);
+        native_spec = std::move(spec);
+        break;
+      case areanet::NativeExtra::ABSENT:
+        torch_reason = fmt::format(
+            "model file {} has no {} (written before `areanet export` added it, or not an "
+            "AreaNet model); export it again to run without libtorch",
+            file, areanet::NATIVE_FILE);
+        break;
+      case areanet::NativeExtra::UNSUPPORTED:
+        torch_reason = fmt::format("model file {}: {}", file, message);
+        break;
+      case areanet::NativeExtra::INVALID:
+        error->all(FLERR, "Pair areanet: model file {}: cannot read its {}: {}", file,
+                   areanet::NATIVE_FILE, message);
+    }
+  }
+
+  // libtorch only when needed
+
+  if (!native_spec) {
+    const auto *torch = torch_library();
+    torch->set_num_threads(torch_threads);
+    model.reset(torch->create());
+    if (!model->load(bytes, file, message)) error->all(FLERR, "Pair areanet: {}", message);
+    info = model->info();
+  }
+
   if (info.format_version != areanet::FORMAT_VERSION)
     error->all(FLERR,
                "Pair areanet: model file {} has format version {}, this plugin reads format "
@@ -448,7 +568,8 @@ void PairAreanet::init_style()
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "Pair style areanet requires 'units metal', this input uses 'units {}'",
                update->unit_style);
-  if (!model) error->all(FLERR, "Pair areanet: no model loaded (pair_coeff * * model.pt ...)");
+  if (!model && !native)
+    error->all(FLERR, "Pair areanet: no model loaded (pair_coeff * * model.pt ...)");
 
   // full neighbour list of the local atoms, neighbours local or ghost
 

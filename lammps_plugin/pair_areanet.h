@@ -7,10 +7,15 @@
 
    An AreaNet model (what `areanet export` writes) is evaluated by the
    native C++ implementation of its forward() (areanet_native.h), with the
-   weights read from the model file; `float32` runs its MLP in single
-   precision.  `torchscript` runs the module's forward() through libtorch
-   instead -- the reference path, and the only one for other modules that
-   obey the same contract.
+   weights read from the model file's extra file areanet_native.bin by a
+   small zip reader (areanet_archive.h): libtorch is not loaded at all.
+   `float32` runs its MLP in single precision.  `torchscript` runs the
+   module's forward() through libtorch instead -- the reference path, and
+   the only one for other modules that obey the same contract.  libtorch
+   comes in only then, or for a model file without areanet_native.bin
+   (an older export: its weights are then read through libtorch), by
+   dlopen() of libareanet_torch.so from the plugin's own directory
+   (areanet_model.h); the log says why.
 
    The model (a TorchScript file written by `areanet export`) sees, for every
    local atom i (a "centre") and every neighbour j within the model cutoff
@@ -42,14 +47,16 @@ PairStyle(areanet,PairAreanet);
 
 #include "pair.h"
 
+#include "areanet_model.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace areanet {
-class Model;
 class NativeModel;
+struct NativeSpec;
 }
 
 namespace LAMMPS_NS {
@@ -66,12 +73,19 @@ class PairAreanet : public Pair {
   double init_one(int, int) override;
   double memory_usage() override;
 
+  // The directory of this plugin library, where libareanet_torch.so is installed.
+  static std::string plugin_directory();
+
  protected:
-  std::unique_ptr<areanet::Model> model;
+  std::unique_ptr<areanet::Model> model;            // libtorch's module, for forward()
   std::unique_ptr<areanet::NativeModel> native;    // null: TorchScript forward()
   bool torchscript_only;                            // pair_style areanet torchscript
   bool single_precision;                            // pair_style areanet float32
+  int torch_threads;                                // libtorch threads, if it is loaded
   std::string model_file;
+  areanet::ModelInfo info;                          // what the model declares
+  std::unique_ptr<areanet::NativeSpec> native_spec; // from areanet_native.bin
+  std::string torch_reason;                         // why libtorch is used ("" = it is not)
   double cutoff;                    // model cutoff (Angstrom)
   double cutoffsq;
   std::vector<int> type2species;    // atom type -> model species index (-1 = unmapped)
@@ -88,6 +102,7 @@ class PairAreanet : public Pair {
 
   void allocate();
   void load_model(const std::string &file);
+  const areanet::TorchApi *torch_library();
   void check_model_errors(bool ok, const std::string &message, int inum, const int *ilist);
   std::string describe_model_error(const std::string &message, int inum, const int *ilist);
 };

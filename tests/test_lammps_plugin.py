@@ -5,28 +5,41 @@ evaluated through ASE neighbour lists (and ``AreaNetCalculator``) to 1e-8 relati
 perturbed, strained, triclinic and tilted sheets and on cells so small that every atom
 meets its own periodic images; the pressure must be the strain derivative of the energy;
 a small sheet must reproduce the stored regression values.
+
+The native evaluator reads the model from the file's ``areanet_native.bin`` without ever
+loading libtorch (checked on the ``lmp`` process's memory maps and on the library's ELF
+dependencies); ``pair_style areanet torchscript`` and model files without that extra load
+libareanet_torch.so on demand, say why in the log, and give the same numbers.
 """
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 
 from lammps_helpers import (
     DATA_DIR,
+    NATIVE_FILE,
     NKTV2P,
     ROOT,
     LammpsSession,
+    StandInModel,
     evaluate_lammps,
     evaluate_reference,
     make_sheet,
+    maps_check_command,
     perturb,
     plugin_library,
     read_dump,
+    resave_model,
     rotate,
     run_lmp,
+    save_scripted,
     setup_commands,
     strain,
     tilted_sheet,
+    torch_mappings,
     triclinic_sheet,
     write_model,
 )
@@ -265,3 +278,160 @@ def test_areanet_lammps_plugin_command(plugin, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("AREANET_BUILD_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(UserError, match="not built.*--build"):
         args.func(args)
+
+
+# --- libtorch only on demand ------------------------------------------------------------------
+
+TORCH_LIBRARY = "libareanet_torch.so"
+
+
+def run_and_check_maps(plugin, model, workdir, pair_style="areanet", steps=10):
+    """`lmp` on a 60-atom sheet for a few steps, then MAPS_CHECK through its `shell` command:
+    (process result, libtorch files mapped by that lmp process)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / "sheet.data"
+    make_sheet.write_lammps_data(data, structure("perturbed-60"))
+    commands = (f"plugin load {plugin}\n" + setup_commands(data, model, pair_style=pair_style)
+                + f"run {steps}\n" + maps_check_command(workdir))
+    proc = run_lmp(commands, workdir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc, torch_mappings(workdir)
+
+
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet float32"])
+def test_native_path_never_maps_libtorch(plugin, any_model, tmp_path, pair_style):
+    proc, mapped = run_and_check_maps(plugin, any_model, tmp_path, pair_style)
+    assert mapped == [], f"the native path mapped {mapped}"
+    assert "areanet: model read from its areanet_native.bin, without libtorch" in proc.stdout
+    assert "areanet: evaluation: native C++" in proc.stdout
+
+
+def test_torchscript_path_maps_libtorch(plugin, model, tmp_path):
+    """The same check with `pair_style areanet torchscript` sees libtorch: the check works."""
+    proc, mapped = run_and_check_maps(plugin, model, tmp_path, "areanet torchscript")
+    names = {name.rsplit("/", 1)[-1] for name in mapped}
+    assert TORCH_LIBRARY in names and "libtorch_cpu.so" in names, mapped
+    assert str(plugin.parent / TORCH_LIBRARY) in mapped  # from the plugin's own directory
+    assert "because of pair_style areanet torchscript" in proc.stdout
+    assert "areanet: evaluation: TorchScript forward() of the model file" in proc.stdout
+
+
+def dynamic_needed(library) -> list:
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("readelf (binutils) not found")
+    out = subprocess.run([readelf, "-d", str(library)], capture_output=True, text=True, check=True).stdout
+    return [line.split("[")[1].split("]")[0] for line in out.splitlines() if "(NEEDED)" in line]
+
+
+def test_plugin_does_not_link_libtorch(plugin):
+    needed = dynamic_needed(plugin)
+    assert not [n for n in needed if "torch" in n or "c10" in n], needed
+    torch_library = plugin.parent / TORCH_LIBRARY
+    assert torch_library.is_file(), "scripts/build_plugin.sh must install libareanet_torch.so next to the plugin"
+    assert "libtorch_cpu.so" in dynamic_needed(torch_library)
+
+
+def test_plugin_without_its_torch_library(plugin, model, tmp_path):
+    """A plugin copied alone runs the native path; TorchScript then stops with dlerror's text."""
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(plugin, alone / plugin.name)
+    proc, mapped = run_and_check_maps(alone / plugin.name, model, tmp_path / "native")
+    assert mapped == [] and "evaluation: native C++" in proc.stdout
+
+    data = tmp_path / "native" / "sheet.data"
+    proc = run_lmp(f"plugin load {alone / plugin.name}\n"
+                   + setup_commands(data, model, pair_style="areanet torchscript") + "run 0\n", tmp_path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert (f"ERROR: Pair areanet: cannot load the TorchScript support library {alone / TORCH_LIBRARY}, "
+            "needed because of pair_style areanet torchscript") in output, output[-3000:]
+    assert "No such file or directory" in output  # dlerror()
+    assert "Segmentation fault" not in output and "terminate called" not in output
+
+
+@pytest.mark.parametrize("name", ["perturbed-60", "tilted-rotated-48", "images-2"])
+def test_native_matches_torchscript(plugin, any_model, tmp_path, name):
+    """pair_style areanet (native, model from areanet_native.bin) vs areanet torchscript."""
+    atoms = structure(name)
+    native = evaluate_lammps(plugin, any_model, atoms, tmp_path, name="native")
+    torchscript = evaluate_lammps(plugin, any_model, atoms, tmp_path, name="torchscript",
+                                  pair_style="areanet torchscript")
+    for key in ("energy", "energies", "forces", "virial_atom", "pressure"):
+        assert_close(native[key], torchscript[key], f"{key}, native vs TorchScript", rtol=1e-12)
+
+
+def test_native_extra_round_trip(model):
+    """areanet_native.bin: encode/decode is exact, and it holds the module's own tables."""
+    import torch
+
+    from areanet.potential.export import decode_native, encode_native, native_arrays, read_native
+
+    module = torch.jit.load(str(model))
+    arrays = native_arrays(module)
+    stored = read_native(model)
+    assert stored is not None and set(stored) == set(arrays)
+    assert decode_native(encode_native(stored)).keys() == stored.keys()
+    for name, value in arrays.items():
+        if isinstance(value, str):
+            assert stored[name] == value, name
+        else:
+            assert stored[name].dtype == value.dtype and np.array_equal(stored[name], value), name
+    assert stored["species"].split("\n") == list(module.species)
+    assert float(stored["cutoff"]) == module.cutoff and int(stored["format_version"]) == module.format_version
+    np.testing.assert_array_equal(stored["feature_std"], module.feature_std.numpy())  # exact
+    first_layer = dict(dict(module.mlps.named_children())["1"].named_children())["0"]
+    np.testing.assert_array_equal(stored["mlp.1.0.weight"], first_layer.weight.detach().numpy())
+    assert stored["mlp_layers"].tolist() == [sum(1 for m in mlp.children() if m.original_name == "Linear")
+                                            for mlp in module.mlps.children()]
+    special = {"x": np.array([np.pi, -0.0, np.inf, 5e-324, np.nextafter(1.0, 2.0)]),
+               "n": np.arange(-3, 3, dtype=np.int64).reshape(2, 3), "t": "B\nN", "s": np.float64(1 / 3)}
+    back = decode_native(encode_native(special))
+    for name, value in special.items():
+        assert np.array_equal(back[name], value) and np.asarray(back[name]).shape == np.shape(value), name
+    assert np.signbit(back["x"][1])
+
+
+def test_shipped_models_carry_the_native_extra():
+    from areanet.potential.export import read_native
+
+    for name in ("hbn-extep.pt", "hbn-pbe.pt"):
+        path = ROOT / "models" / name
+        if not path.is_file():
+            pytest.skip(f"models/{name} is not there")
+        assert read_native(path) is not None, f"models/{name} has no {NATIVE_FILE}: re-export it"
+
+
+def test_model_without_native_extra(plugin, model, tmp_path):
+    """An export from before areanet_native.bin: libtorch reads it (the log says why) and
+    the native evaluator runs on its weights, with the same numbers."""
+    old = resave_model(model, tmp_path / "old-export.pt", drop_native=True)
+    from areanet.potential.export import read_native
+
+    assert read_native(old) is None and read_native(model) is not None
+    proc, mapped = run_and_check_maps(plugin, old, tmp_path / "run")
+    assert any(name.endswith(TORCH_LIBRARY) for name in mapped), mapped
+    assert (f"because model file {old} has no {NATIVE_FILE} (written before `areanet export` added it, "
+            "or not an AreaNet model); export it again to run without libtorch") in proc.stdout
+    assert "(weights read through libtorch)" in proc.stdout
+
+    atoms = structure("strained-60")
+    new_result = evaluate_lammps(plugin, model, atoms, tmp_path, name="new")
+    old_result = evaluate_lammps(plugin, old, atoms, tmp_path, name="old")
+    for key in ("energy", "energies", "forces", "virial_atom"):
+        np.testing.assert_array_equal(old_result[key], new_result[key], err_msg=key)
+
+
+def test_other_contract_model_runs_its_forward(plugin, tmp_path):
+    """A non-AreaNet module obeying the contract has no native extra: TorchScript forward()."""
+    path = save_scripted(StandInModel(), tmp_path / "standin.pt", {"model": "stand-in"})
+    proc, mapped = run_and_check_maps(plugin, path, tmp_path / "run", steps=0)
+    assert any(name.endswith(TORCH_LIBRARY) for name in mapped)
+    assert f"has no {NATIVE_FILE}" in proc.stdout
+    assert ("areanet: evaluation: TorchScript forward() of the model file (no native evaluator: the model "
+            "has no `dims`: not an AreaNet module)") in proc.stdout
+    atoms = structure("perturbed-60")
+    lmp = evaluate_lammps(plugin, path, atoms, tmp_path)
+    ref = evaluate_reference(path, lmp["atoms"])
+    assert_close(lmp["forces"], ref["forces"], "stand-in forces")

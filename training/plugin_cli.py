@@ -5,7 +5,10 @@
 
 The library is built from the repository by ``scripts/build_plugin.sh`` into
 ``build/lammps_plugin/areanetplugin.so`` (``AREANET_BUILD_DIR`` moves it); the same script
-makes ``import lammps`` work in the venv without LD_LIBRARY_PATH.
+makes ``import lammps`` work in the venv without LD_LIBRARY_PATH. The plugin does not link
+libtorch: ``libareanet_torch.so``, built next to it, is loaded from the plugin's folder only
+for ``pair_style areanet torchscript`` or model files without the native extra, so keep the
+two together when copying the plugin elsewhere.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from .cli import UserError
 
 LIBRARY_NAME = "areanetplugin.so"
+TORCH_LIBRARY_NAME = "libareanet_torch.so"  # the TorchScript side, next to the plugin
 
 
 def repository_root() -> Path:
@@ -56,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
             f"the LAMMPS plugin is not built ({path} does not exist); build it with "
             f"`areanet lammps-plugin --build` or `bash {build_script()}`"
         )
+    if not (path.parent / TORCH_LIBRARY_NAME).is_file():
+        print(f"areanet lammps-plugin: warning: {path.parent / TORCH_LIBRARY_NAME} is missing; "
+              "pair_style areanet torchscript and model files without the native extra need it "
+              "(rebuild with `areanet lammps-plugin --build`)", file=sys.stderr)
     print(path)
     return 0
 

@@ -1,0 +1,75 @@
+/* ----------------------------------------------------------------------
+   areanet: area-element neural-network potential for h-BN.
+   Reading a model file without libtorch.
+
+   A model file is a TorchScript archive, i.e. a zip file.  `areanet export`
+   (potential/export.py) stores in it, next to metadata.json, the extra file
+   areanet_native.bin: the model's contract attributes (format version,
+   cutoff, species, units) and everything NativeSpec holds, as named
+   little-endian float64/int64/text arrays (format and list of arrays in
+   potential/export.py).  ZipArchive finds it through the end-of-central-
+   directory record and the central directory; torch.jit.save stores extra
+   files uncompressed, so no inflater is needed (a compressed entry is
+   refused).  Plain C++17: no torch, no LAMMPS header.
+------------------------------------------------------------------------- */
+
+#ifndef AREANET_ARCHIVE_H
+#define AREANET_ARCHIVE_H
+
+#include "areanet_model.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace areanet {
+
+struct NativeSpec;
+
+// The entries of a zip archive held in memory.
+class ZipArchive {
+ public:
+  struct Entry {
+    std::string name;
+    uint64_t header_offset = 0;    // of the local file header
+    uint64_t compressed_size = 0;
+    uint64_t size = 0;
+    uint32_t crc32 = 0;
+    int method = 0;                // 0 = stored
+  };
+
+  // Index the central directory of `bytes`, which must outlive this object.  On failure
+  // (not a zip file, truncated) returns false with the reason.
+  bool open(const std::string &bytes, std::string &error);
+
+  // The entry "<archive root>/<path>" (TorchScript puts every entry under one folder named
+  // after the file), or null.
+  const Entry *find(const std::string &path) const;
+
+  // The contents of a stored entry, CRC-checked; false with the reason otherwise.
+  bool read(const Entry &entry, std::string &data, std::string &error) const;
+
+ private:
+  const std::string *bytes_ = nullptr;
+  std::vector<Entry> entries_;
+};
+
+// The extra file written by `areanet export` and the version of its format read here.
+constexpr const char *NATIVE_FILE = "areanet_native.bin";
+constexpr int NATIVE_VERSION = 1;
+
+enum class NativeExtra {
+  FOUND,          // info and spec filled
+  ABSENT,         // no extra/areanet_native.bin in the archive
+  UNSUPPORTED,    // a version this plugin does not read (message says which)
+  INVALID         // present but unreadable or inconsistent (message says why)
+};
+
+// Read extra/areanet_native.bin of an open model archive into the model's declarations
+// and the native evaluator's tables (and info.metadata_json from extra/metadata.json).
+NativeExtra read_native_extra(const ZipArchive &archive, ModelInfo &info, NativeSpec &spec,
+                              std::string &message);
+
+}    // namespace areanet
+
+#endif
