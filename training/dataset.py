@@ -126,8 +126,15 @@ def collate(items: list[Elements]) -> Batch:
 # the 7 axes, which depend on the 3 first-shell vertices only.
 
 
+def has_frame_features(model: AreaNet) -> bool:
+    """Features made by the frames of element.py (not, e.g., symmetry functions)?"""
+    return type(model).features is AreaNet.features
+
+
 def attach_geometry(model: AreaNet, items: list[Elements], chunk: int = 20000) -> None:
     """Precompute each structure's Geometry (about 5 KB per element in 3D)."""
+    if not has_frame_features(model):
+        raise ValueError(f"{type(model).__name__} has its own features: no frame geometry to precompute")
     from torch.func import jacrev, vmap
 
     from areanet.potential.element import frame_axes

@@ -24,7 +24,8 @@ from areanet.potential.model import AreaNet
 
 from .cli import UserError
 from .config import TrainConfig
-from .dataset import Elements, attach_geometry, collate, fit_statistics, predict_batch, prepare
+from .dataset import (Elements, attach_geometry, collate, fit_statistics, has_frame_features, predict_batch,
+                      prepare)
 
 CHECKPOINT_KIND = "areanet-checkpoint"
 
@@ -143,7 +144,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
     train_items = [items[k] for k in splits["train"]]
     val_items = [items[k] for k in splits["val"]]
     stats = fit_statistics(model, train_items)
-    if cfg.forces == "conservative":  # features and their Jacobian once, not every step
+    if cfg.forces == "conservative" and has_frame_features(model):  # once, not every step
         attach_geometry(model, train_items + val_items)
     if stats["constant_features"] and cfg.dims == 3:
         log(f"warning: {stats['constant_features']} inputs never vary in the training data "
