@@ -74,11 +74,14 @@ def test_bench_python(model, tmp_path):
 def test_bench_train(tmp_path, capsys):
     # 21 generated structures (one per perturbation level), one epoch
     assert main(["bench", "train", "--per-level", "1", "--epochs", "1", "--batch-size", "4",
-                 "--out", str(tmp_path)]) == 0
+                 "--set", "dims=2", "--set", "precision=float32", "--bar", "1e6", "--out", str(tmp_path)]) == 0
     result, text = read(tmp_path, "train")
     assert result["n_structures"] == 21 and len(result["epoch_seconds"]) == 1
+    assert (result["dims"], result["precision"]) == (2, "float32")
     assert result["train_structures_per_s"] > 0
-    assert "paper-size set" in text
+    assert result["time_to_bar_this_run"]["epoch"] == 1  # any validation error is below 1e6
+    assert result["test"]["force_magnitude_rmse"] > 0
+    assert "paper-size set" in text and "first at epoch 1" in text
 
 
 def test_bench_precision(model, plugin, tmp_path):
