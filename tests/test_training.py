@@ -186,3 +186,22 @@ def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path)
     assert float((f32_ - f64_).abs().max()) < 1e-5 * float(f64_.abs().max())
     with pytest.raises(UserError, match="precision"):
         TrainConfig.from_dict({"data": ["x"], "precision": "half"}).check()
+
+
+def test_train_only_data_joins_training_and_keeps_the_other_splits(extep_data, tmp_path):
+    from areanet.training.validate import test_structures
+
+    extra = tmp_path / "extra.extxyz"
+    write_frames(generate("3d", "extep", per_level=1, seed=5, show_progress=False)[:4], extra)
+    plain = train(config(extep_data, epochs=1), tmp_path / "plain", quiet=True)
+    grown = train(config(extep_data, epochs=1, train_only_data=[str(extra)]), tmp_path / "grown", quiet=True)
+    a, b = load_checkpoint(tmp_path / "plain" / "best.pt"), load_checkpoint(tmp_path / "grown" / "best.pt")
+    n = a["n_structures"]
+    assert b["n_structures"] == n + 4
+    assert b["splits"]["val"] == a["splits"]["val"] and b["splits"]["test"] == a["splits"]["test"]
+    assert b["splits"]["train"] == a["splits"]["train"] + [n, n + 1, n + 2, n + 3]
+    assert plain["data_hash"] != grown["data_hash"]
+    # an exported model's test split is rebuilt from its config: the same frames again
+    assert main(["export", str(tmp_path / "grown" / "best.pt"), "-o", str(tmp_path / "g.pt")]) == 0
+    chosen, how = test_structures(tmp_path / "g.pt")
+    assert "rebuilt" in how and len(chosen) == len(a["splits"]["test"])

@@ -18,6 +18,9 @@ from .cli import UserError
 @dataclass
 class TrainConfig:
     data: list[str] = field(default_factory=list)  # ASE-readable files with energies and forces
+    # files whose frames always train (active-learning snapshots, ...): appended after `data`
+    # is split, so that the validation and test splits of `data` stay what they were
+    train_only_data: list[str] = field(default_factory=list)
     split: str = "random"  # "random" (fractions below) or "strength" (train inside train_range)
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/val/test
     train_range: list[float] = field(default_factory=lambda: [1.0, 5.0])  # % (split = "strength")
@@ -105,9 +108,10 @@ class TrainConfig:
             except tomllib.TOMLDecodeError as err:
                 raise UserError(f"{path}: not valid TOML: {err}") from None
             base = path.parent
-            if "data" in values:  # data paths in a config file are relative to that file
-                data = values["data"] if isinstance(values["data"], list) else [values["data"]]
-                values["data"] = [str(p if Path(p).is_absolute() else (base / p)) for p in data]
+            for key in ("data", "train_only_data"):  # data paths in a config file: relative to it
+                if key in values:
+                    data = values[key] if isinstance(values[key], list) else [values[key]]
+                    values[key] = [str(p if Path(p).is_absolute() else (base / p)) for p in data]
         for item in overrides:
             key, sep, text = item.partition("=")
             if not sep:

@@ -492,7 +492,7 @@ def run(args) -> int:
         from .train import load_checkpoint
 
         payload = load_checkpoint(args.run or model)
-        files = payload["train_config"]["data"]
+        files = payload["train_config"]["data"] + list(payload["train_config"].get("train_only_data") or [])
         missing = [f for f in files if not Path(f).exists()]
         if missing:
             raise UserError(f"the run's data file {missing[0]} is not there any more")

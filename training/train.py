@@ -109,6 +109,20 @@ def split_indices(structures, cfg: TrainConfig) -> dict[str, np.ndarray]:
     return {"train": inside[parts[0]], "val": inside[parts[1]], "test": inside[parts[2]], "extrapolation": outside}
 
 
+def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
+    """All structures (`data`, then `train_only_data`) and the split: `data` is split by
+    split_indices, the `train_only_data` frames join the training split."""
+    from .data import read_structures
+
+    structures = read_structures(cfg.data, species=["B", "N"])
+    splits = split_indices(structures, cfg)
+    if cfg.train_only_data:
+        extra = read_structures(cfg.train_only_data, species=["B", "N"])
+        splits["train"] = np.concatenate([splits["train"], np.arange(len(structures), len(structures) + len(extra))])
+        structures = structures + extra
+    return structures, splits
+
+
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Train a model; returns the final summary (also written to RUN_DIR/summary.json)."""
     from .data import data_hash, read_structures
@@ -133,8 +147,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
     (out / "config.toml").write_text(cfg.to_toml())
 
     log = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    structures = read_structures(cfg.data, species=["B", "N"])
-    splits = split_indices(structures, cfg)
+    structures, splits = read_and_split(cfg)
     if len(splits["train"]) == 0 or len(splits["val"]) == 0:
         raise UserError(f"{len(structures)} structures leave an empty training or validation split")
     torch.manual_seed(cfg.seed)

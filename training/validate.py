@@ -365,6 +365,8 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
     files = [str(p) for p in dft_data] if dft_data else cfg.get("data") or []
     if not files:
         raise UserError("the model records no training data: give --test-data")
+    if not dft_data:  # frames that only ever trained come last: read them for the hash
+        files = files + list(cfg.get("train_only_data") or [])
     paths = [_resolve(f) for f in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -379,7 +381,9 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
         test = info["splits"]["test"]
         how = "the test split stored in the checkpoint"
     else:
-        test = split_indices(structures, TrainConfig.from_dict(cfg))["test"]
+        n_split = len(structures) - (len(read_structures([str(_resolve(f)) for f in cfg.get("train_only_data")]))
+                                     if cfg.get("train_only_data") and not dft_data else 0)
+        test = split_indices(structures[:n_split], TrainConfig.from_dict(cfg))["test"]
         how = "the test split rebuilt from the model's training config (data hash checked)"
     chosen = [structures[int(k)] for k in test]
     if not chosen:
