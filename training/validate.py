@@ -1125,6 +1125,7 @@ def run_comparison(model, runs_dir: str | Path, epochs: int, extrap_data=DEFAULT
     if not base.get("data"):
         raise UserError(f"{model} records no training config: cannot rerun its training")
     base["data"] = [str(_resolve(p)) for p in base["data"]]
+    base["train_only_data"] = [str(_resolve(p)) for p in base.get("train_only_data") or []]
     runs_dir = Path(runs_dir)
     extrap = read_structures(str(extrap_data)) if extrap_data and Path(extrap_data).is_file() else []
     rows = []
