@@ -320,12 +320,7 @@ def cmd_md(args) -> int:
                               f"{fmt(run['us_per_atom_step'])} µs/atom-step ({fmt(run['cpu_us_per_atom_step'])} CPU)  "
                               f"peak RSS {fmt(run['peak_rss_mb_max'])} MB/rank", flush=True)
     result["summary"] = summarise_md(result)
-    markdown = md_markdown(result)
-    js, mdf = write_outputs(Path(args.out), args.name, result, markdown)
-    print()
-    print(markdown)
-    print(f"wrote {js} and {mdf}")
-    return 0
+    return publish(args, result, md_markdown(result))
 
 
 def derive_md(run: dict[str, Any]) -> None:
@@ -497,12 +492,7 @@ def cmd_nve(args) -> int:
             print(f"  {style:20s} drift {run['drift_mev_per_atom_per_ps']:+.5f} meV/atom/ps "
                   f"({'below' if ok else 'ABOVE'} the 0.05 bar); T now {run['final_temperature_K']:.0f} K; "
                   f"{fmt(run['us_per_atom_step'])} µs/atom-step", flush=True)
-    markdown = nve_markdown(result)
-    js, mdf = write_outputs(Path(args.out), args.name, result, markdown)
-    print()
-    print(markdown)
-    print(f"wrote {js} and {mdf}")
-    return 0
+    return publish(args, result, nve_markdown(result))
 
 
 def parse_drift(text: str) -> dict[str, Any]:
@@ -722,22 +712,21 @@ def cmd_train(args) -> int:
         history = json.loads((tmp / "run" / "history.json").read_text())
         own_bar = time_to_bar(tmp / "run" / "history.json", args.bar)
         own_bar["history"] = "this run"
-        from .data import read_structures
-        from .train import split_indices
+        from .train import load_checkpoint
 
-        structures = read_structures(cfg.data, species=["B", "N"])
-        n_train = len(split_indices(structures, cfg)["train"])
+        run_state = load_checkpoint(tmp / "run" / "last.pt")  # the split training used
+        n_structures, n_train = run_state["n_structures"], len(run_state["splits"]["train"])
     epochs = [row["seconds"] for row in history]
     best = min(epochs)
     result.update({
         "data": data if args.data else "generated (paper protocol, ExTeP)", "epochs": args.epochs,
         "threads": cfg.threads, "batch_size": cfg.batch_size, "dims": cfg.dims, "order": cfg.order,
-        "precision": cfg.precision, "n_structures": len(structures),
+        "precision": cfg.precision, "n_structures": n_structures,
         "n_train": n_train, "epoch_seconds": epochs, "best_epoch_s": best,
         "train_structures_per_s": n_train / best, "total_s": total,
         "projected_50_epochs_min": 50 * sum(epochs) / len(epochs) / 60.0,
         # the same per-structure cost on the paper-size set (80 % of 4450 structures train)
-        "projected_50_epochs_paper_set_min": 50 * (sum(epochs) / len(epochs)) * (PAPER_SET["structures"] / len(structures)) / 60.0,
+        "projected_50_epochs_paper_set_min": 50 * (sum(epochs) / len(epochs)) * (PAPER_SET["structures"] / n_structures) / 60.0,
         "val_after": history[-1], "time_to_bar_this_run": own_bar,
         "test": {k: summary.get("test", {}).get("all", {}).get(k) for k in
                  ("energy_per_atom_rmse_mev", "force_magnitude_rmse", "force_angle_mae_deg")},
@@ -757,7 +746,7 @@ def cmd_train(args) -> int:
     rows = [[str(k + 1), f"{s:.1f}", f"{n_train / s:.1f}"] for k, s in enumerate(epochs)]
     text += table(rows, ["epoch", "seconds", "training structures/s"])
     text += f"\nProjected 50 epochs of this set: {result['projected_50_epochs_min']:.1f} min"
-    if len(structures) != PAPER_SET["structures"]:
+    if n_structures != PAPER_SET["structures"]:
         text += (f"; scaled to the paper-size set ({PAPER_SET['structures']} structures): "
                  f"{result['projected_50_epochs_paper_set_min']:.1f} min")
     text += " (target: 50 epochs of the paper-size set ≤ 10 min).\n"
