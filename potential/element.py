@@ -262,15 +262,3 @@ def frames_from_base(
         return torch.stack([xf, yf], dim=-1)  # [m, F, 12, 2]
     zf = base[:, 6][:, frame_order] * frame_sz[None, :, None]  # [m, F, 12]
     return torch.stack([xf, yf, zf], dim=-1)  # [m, F, 12, 3]
-
-
-def frame_coordinates(
-    vertices: torch.Tensor,  # [m, 12, 3] canonical slots, relative to the centre
-    frame_ref: torch.Tensor,  # [F]
-    frame_sy: torch.Tensor,  # [F]
-    frame_sz: torch.Tensor,  # [F]
-    frame_order: torch.Tensor,  # [F, 12]
-    dims: int,
-) -> torch.Tensor:
-    """Vertex coordinates in every frame, listed A…L: [m, F, 12, dims]."""
-    return frames_from_base(base_coordinates(vertices), frame_ref, frame_sy, frame_sz, frame_order, dims)

@@ -157,41 +157,37 @@ class AreaNet(nn.Module):
         operation out of place so that autograd can differentiate the result again (training:
         the loss on forces needs the parameter gradient of this input gradient).
         """
+        if differentiable:  # out of place, on rows sorted by species (training batches are)
+            if bool((centre_spec[1:] >= centre_spec[:-1]).all()):
+                return self.sorted_energy_and_feature_grad(features, centre_spec)
+            order = torch.argsort(centre_spec, stable=True)  # [m]
+            energy, grad = self.sorted_energy_and_feature_grad(features[order], centre_spec[order])
+            inverse = torch.argsort(order)  # [m]
+            return energy[inverse], grad[inverse]
         m, n_frames, n_features = features.shape[0], features.shape[1], features.shape[2]
-        if differentiable and bool((centre_spec[1:] >= centre_spec[:-1]).all()):
-            return self.sorted_energy_and_feature_grad(features, centre_spec)
         energy = torch.zeros([m], dtype=features.dtype, device=features.device)  # [m]
         grad = torch.zeros_like(features)  # [m, F, n_features]
         for s, (weights, biases) in enumerate(self.layer_parameters()):
             sel = torch.nonzero(centre_spec == s).flatten()  # [m_s]
             if sel.numel() == 0:
                 continue
-            if differentiable:  # the MLP runs in its parameters' dtype (float32 training, see train.py)
-                x = (features[sel] - self.feature_mean[s]) / self.feature_std[s]  # [m_s, F, n_features]
+            # blocks of elements whose rows stay in cache, results written in place
+            coef = (self.energy_scale / n_frames) / self.feature_std[s]  # [n_features]
+            for idx in sel.split(max(self.chunk_rows // n_frames, 1)):
+                x = (features[idx] - self.feature_mean[s]) / self.feature_std[s]  # [b, F, n_features]
                 x = x.reshape(-1, n_features).to(weights[0].dtype)
-                out, g = mlp_value_and_input_grad(x, weights, biases, self.activation, True)
+                out, g = mlp_value_and_input_grad(x, weights, biases, self.activation, False)
                 out, g = out.to(features.dtype), g.to(features.dtype)
-                e = self.ref_energy[s] + self.energy_scale * out.reshape(-1, n_frames).mean(1)
-                g = g.reshape(-1, n_frames, n_features) * ((self.energy_scale / n_frames) / self.feature_std[s])
-                energy = energy.index_copy(0, sel, e)
-                grad = grad.index_copy(0, sel, g)
-            else:  # blocks of elements whose rows stay in cache, results written in place
-                coef = (self.energy_scale / n_frames) / self.feature_std[s]  # [n_features]
-                for idx in sel.split(max(self.chunk_rows // n_frames, 1)):
-                    x = (features[idx] - self.feature_mean[s]) / self.feature_std[s]  # [b, F, n_features]
-                    x = x.reshape(-1, n_features).to(weights[0].dtype)
-                    out, g = mlp_value_and_input_grad(x, weights, biases, self.activation, False)
-                    out, g = out.to(features.dtype), g.to(features.dtype)
-                    energy.index_copy_(0, idx, self.ref_energy[s] + self.energy_scale * out.reshape(-1, n_frames).mean(1))
-                    grad.index_copy_(0, idx, g.reshape(-1, n_frames, n_features).mul_(coef))
+                energy.index_copy_(0, idx, self.ref_energy[s] + self.energy_scale * out.reshape(-1, n_frames).mean(1))
+                grad.index_copy_(0, idx, g.reshape(-1, n_frames, n_features).mul_(coef))
         return energy, grad
 
     def sorted_energy_and_feature_grad(
         self, features: torch.Tensor, centre_spec: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """energy_and_feature_grad (differentiable) for centres sorted by species (training
-        batches, see dataset.collate): contiguous slices and one concatenation instead of
-        gathers and scatters of every species' rows."""
+        batches are, see dataset.collate): contiguous slices and one concatenation, no gathers
+        or scatters of every species' rows."""
         n_frames, n_features = features.shape[1], features.shape[2]
         counts = torch.bincount(centre_spec, minlength=len(self.species))  # [S]
         energies: List[torch.Tensor] = []

@@ -152,6 +152,12 @@ def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data
 
     assert torch.allclose(energy, energy_ref, rtol=1e-13, atol=0)
     assert torch.allclose(forces, forces_ref, rtol=0, atol=1e-12)
+    # centres in atom order (as the exported contract has them) give the same rows
+    features = model.features(batch.vertices)
+    order = torch.randperm(len(features), generator=torch.Generator().manual_seed(2))
+    e_sorted, g_sorted = model.energy_and_feature_grad(features, batch.centre_spec, True)
+    e_perm, g_perm = model.energy_and_feature_grad(features[order], batch.centre_spec[order], True)
+    assert torch.equal(e_perm, e_sorted[order]) and torch.equal(g_perm, g_sorted[order])
     assert torch.allclose(energy_pre, energy_ref, rtol=1e-13, atol=0)
     assert torch.allclose(forces_pre, forces_ref, rtol=0, atol=1e-12)
     for g, g_pre, g_ref in zip(grads, grads_pre, grads_ref):
