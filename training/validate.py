@@ -355,7 +355,7 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
     """
     from .config import TrainConfig
     from .data import data_hash, read_structures
-    from .train import split_indices
+    from .train import read_and_split
 
     if test_data:
         structures = read_structures([str(p) for p in test_data])
@@ -365,31 +365,30 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
     files = [str(p) for p in dft_data] if dft_data else cfg.get("data") or []
     if not files:
         raise UserError("the model records no training data: give --test-data")
-    if not dft_data:  # frames that only ever trained come last: read them for the hash
-        files = files + list(cfg.get("train_only_data") or [])
     paths = [_resolve(f) for f in files]
-    missing = [str(p) for p in paths if not p.is_file()]
+    extra = [] if dft_data else [_resolve(f) for f in cfg.get("train_only_data") or []]
+    missing = [str(p) for p in paths + extra if not p.is_file()]
     if missing:
         raise UserError(f"training data {', '.join(missing)} not found: give --dft-data or "
                         "--test-data")
-    structures = read_structures([str(p) for p in paths])
+    resolved = TrainConfig.from_dict({**cfg, "data": [str(p) for p in paths],
+                                      "train_only_data": [str(p) for p in extra]})
+    structures, splits = read_and_split(resolved)  # as training read and split them
     recorded = info.get("data_hash")
     if recorded and data_hash(structures) != recorded:
-        raise UserError(f"{', '.join(map(str, paths))} are not the data the model was trained "
+        raise UserError(f"{', '.join(map(str, paths + extra))} are not the data the model was trained "
                         "on (data hash differs): give --test-data")
     if info.get("splits") and info["splits"].get("test") is not None:
         test = info["splits"]["test"]
         how = "the test split stored in the checkpoint"
     else:
-        n_split = len(structures) - (len(read_structures([str(_resolve(f)) for f in cfg.get("train_only_data")]))
-                                     if cfg.get("train_only_data") and not dft_data else 0)
-        test = split_indices(structures[:n_split], TrainConfig.from_dict(cfg))["test"]
+        test = splits["test"]
         how = "the test split rebuilt from the model's training config (data hash checked)"
     chosen = [structures[int(k)] for k in test]
     if not chosen:
         raise UserError("the model's test split is empty: give --test-data")
     return chosen, f"{how}: {len(chosen)} of {len(structures)} structures of " + \
-        ", ".join(str(p.name) for p in paths)
+        ", ".join(str(p.name) for p in paths + extra)
 
 
 def section_accuracy(model, out: Path, test_data, dft_data, extrap_data, train_range) -> dict:
