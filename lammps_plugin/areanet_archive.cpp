@@ -445,6 +445,20 @@ NativeExtra areanet::read_native_extra(const ZipArchive &archive, ModelInfo &inf
     spec.mlps.push_back(std::move(mlp));
   }
 
+  // optional: the charges of a charged model (absent = uncharged)
+  if (file.shape("species_charges") || file.shape("charge_width")) {
+    std::vector<double> width;
+    if (!file.f64("species_charges", info.species_charges, e, 1) ||
+        !file.f64("charge_width", width, e, 0))
+      return NativeExtra::INVALID;
+    if (info.species_charges.size() != info.species.size()) {
+      message = "array `species_charges` has " + std::to_string(info.species_charges.size()) +
+          " entries for " + std::to_string(info.species.size()) + " species";
+      return NativeExtra::INVALID;
+    }
+    info.charge_width = width.at(0);
+  }
+
   // metadata.json rides along for completeness (stored like every extra file)
   if (const auto *meta = archive.find("extra/metadata.json")) {
     std::string ignored;

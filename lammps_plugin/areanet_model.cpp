@@ -156,6 +156,36 @@ bool TorchModel::load(const std::string &bytes, const std::string &source, std::
       info_.species.push_back(s.toStringRef());
     }
     info_.units = units.toStringRef();
+
+    // optional: the charges of a charged model (files before the term have neither)
+    if (module.hasattr("species_charges")) {
+      auto charges = module.attr("species_charges");
+      if (!charges.isList()) {
+        error = source + ": model attribute `species_charges` must be a list of floats";
+        return false;
+      }
+      for (const auto &q : charges.toListRef()) {
+        if (!q.isDouble()) {
+          error = source + ": model attribute `species_charges` must be a list of floats";
+          return false;
+        }
+        info_.species_charges.push_back(q.toDouble());
+      }
+      if (!info_.species_charges.empty() && info_.species_charges.size() != info_.species.size()) {
+        error = source + ": model attribute `species_charges` has " +
+            std::to_string(info_.species_charges.size()) + " entries for " +
+            std::to_string(info_.species.size()) + " species";
+        return false;
+      }
+    }
+    if (module.hasattr("charge_width")) {
+      auto width = module.attr("charge_width");
+      if (!width.isDouble()) {
+        error = source + ": model attribute `charge_width` must be a float";
+        return false;
+      }
+      info_.charge_width = width.toDouble();
+    }
   } catch (const std::exception &e) {
     error = source + ": cannot read the model attributes (" + exception_text(e) + ")";
     return false;

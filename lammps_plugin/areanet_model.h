@@ -31,8 +31,11 @@ namespace areanet {
 
 struct NativeSpec;
 
-// The model file format this plugin reads (attribute `format_version`).
+// The model file formats this plugin reads (attribute `format_version`): 1, and 2 = 1 plus
+// the long-range sheet Coulomb of a charged model (species_charges, charge_width; see
+// areanet_coulomb.h), which a host without that term must refuse.
 constexpr int FORMAT_VERSION = 1;
+constexpr int CHARGED_FORMAT_VERSION = 2;
 
 // What the model declares about itself (TorchScript attributes or the native extra, plus
 // the extra file metadata.json).
@@ -42,6 +45,10 @@ struct ModelInfo {
   std::vector<std::string> species;    // model species index -> element name
   std::string units;                   // LAMMPS unit style, "metal"
   std::string metadata_json;           // extra file "metadata.json" ("" if absent)
+  // the long-range sheet Coulomb (attributes species_charges: List[float], charge_width:
+  // float; native arrays of the same names); empty / 0 = uncharged (files before the term)
+  std::vector<double> species_charges;    // e, per model species
+  double charge_width = 0.0;              // Angstrom
 };
 
 // A TorchScript model file, loaded by libtorch (created by TorchApi::create).
@@ -83,7 +90,7 @@ constexpr int CXX11_ABI = -1;
 #endif
 
 // Bumped whenever TorchApi, Model, ModelInfo or NativeSpec change layout.
-constexpr int TORCH_INTERFACE_VERSION = 1;
+constexpr int TORCH_INTERFACE_VERSION = 2;
 
 // What libareanet_torch.so hands the plugin.  std::string and std::vector cross the
 // boundary, so both sides must use the same libstdc++ string ABI (cxx11_abi, checked).

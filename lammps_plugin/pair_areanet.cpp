@@ -6,11 +6,13 @@
 #include "pair_areanet.h"
 
 #include "areanet_archive.h"
+#include "areanet_coulomb.h"
 #include "areanet_model.h"
 #include "areanet_native.h"
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -19,6 +21,7 @@
 #include "update.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +34,7 @@ using namespace LAMMPS_NS;
 
 PairAreanet::PairAreanet(LAMMPS *lmp) :
     Pair(lmp), model(nullptr), native(nullptr), torchscript_only(false), single_precision(false),
-    torch_threads(1), cutoff(0.0), cutoffsq(0.0)
+    torch_threads(1), cutoff(0.0), cutoffsq(0.0), charged(false)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -192,6 +195,50 @@ void PairAreanet::compute(int eflag, int vflag)
         }
       }
     }
+  }
+
+  if (coulomb) compute_coulomb();
+}
+
+/* ----------------------------------------------------------------------
+   the long-range sheet Coulomb of a charged model (areanet_coulomb.h):
+   every rank sums S(k) over its owned atoms, the sum over all ranks gives
+   the total, and each rank adds the energies and forces of its owned atoms;
+   the virial, a function of the total S only, is added once (on rank 0)
+------------------------------------------------------------------------- */
+
+void PairAreanet::compute_coulomb()
+{
+  if (vflag_atom || cvflag_atom)
+    error->all(FLERR,
+               "Pair areanet: per-atom virial (compute stress/atom or centroid/stress/atom) is "
+               "not supported with a charged model: its long-range sheet Coulomb term gives "
+               "only the global virial (pressure); use compute pressure, or a model without "
+               "charges");
+
+  coulomb->set_cell(domain->xprd, domain->yprd, domain->triclinic ? domain->xy : 0.0);
+
+  const int nlocal = atom->nlocal;
+  const int *type = atom->type;
+  if (coulomb_q.size() < (size_t) nlocal) coulomb_q.resize(nlocal + nlocal / 10 + 1);
+  for (int i = 0; i < nlocal; i++) coulomb_q[i] = type2charge[type[i]];
+
+  const size_t nk = coulomb->size();
+  coulomb_s.assign(2 * nk, 0.0);
+  coulomb_s_all.resize(2 * nk);
+  coulomb->structure_factor(nlocal, atom->x, coulomb_q.data(), coulomb_s.data());
+  MPI_Allreduce(coulomb_s.data(), coulomb_s_all.data(), static_cast<int>(2 * nk), MPI_DOUBLE,
+                MPI_SUM, world);
+
+  const double energy = coulomb->atom_terms(nlocal, atom->x, coulomb_q.data(),
+                                            coulomb_s_all.data(), eflag_atom ? eatom : nullptr,
+                                            atom->f);
+  if (eflag_global) eng_vdwl += energy;
+
+  if (vflag_global && comm->me == 0) {
+    double v[6];
+    coulomb->virial(coulomb_s_all.data(), v);
+    for (int k = 0; k < 6; k++) virial[k] += v[k];
   }
 }
 
@@ -374,6 +421,16 @@ void PairAreanet::coeff(int narg, char **arg)
   for (int i = 1; i <= ntypes; i++)
     for (int j = 1; j <= ntypes; j++) setflag[i][j] = 1;
 
+  // the long-range sheet Coulomb of a charged model: the charge of each atom type
+
+  coulomb.reset();
+  type2charge.assign(ntypes + 1, 0.0);
+  if (charged) {
+    for (int itype = 1; itype <= ntypes; itype++)
+      type2charge[itype] = info.species_charges[type2species[itype]];
+    coulomb = std::make_unique<areanet::SheetCoulomb>(info.charge_width);
+  }
+
   if (comm->me == 0) {
     std::string mapping;
     for (int itype = 1; itype <= ntypes; itype++)
@@ -390,6 +447,17 @@ void PairAreanet::coeff(int narg, char **arg)
                    "areanet: atom type -> model species:{}\n",
                    model_file, info.format_version, info.cutoff, known, info.units, torch,
                    evaluation, mapping);
+    if (charged) {
+      std::string charges;
+      for (size_t s = 0; s < info.species.size(); s++)
+        charges += fmt::format(" {} {:+.6g}", info.species[s], info.species_charges[s]);
+      utils::logmesg(lmp,
+                     "areanet: long-range sheet Coulomb active: charges (e){}, Gaussian width "
+                     "{:.6g} A, k_e {} eV A, in-plane k-vectors with exp(-k^2 w^2/2) >= {:g} "
+                     "(needs x and y periodic, the sheet in the xy plane; no per-atom virial)\n",
+                     charges, info.charge_width, areanet::SheetCoulomb::COULOMB,
+                     areanet::SheetCoulomb::ACCURACY);
+    }
   }
 }
 
@@ -536,12 +604,14 @@ void PairAreanet::load_model(const std::string &file)
     info = model->info();
   }
 
-  if (info.format_version != areanet::FORMAT_VERSION)
+  if (info.format_version != areanet::FORMAT_VERSION &&
+      info.format_version != areanet::CHARGED_FORMAT_VERSION)
     error->all(FLERR,
                "Pair areanet: model file {} has format version {}, this plugin reads format "
-               "version {}; export the model again with a matching `areanet export` or rebuild "
-               "the plugin",
-               file, info.format_version, areanet::FORMAT_VERSION);
+               "version {} (and {}: a charged model); export the model again with a matching "
+               "`areanet export` or rebuild the plugin",
+               file, info.format_version, areanet::FORMAT_VERSION,
+               areanet::CHARGED_FORMAT_VERSION);
   if (info.units != "metal")
     error->all(FLERR,
                "Pair areanet: model file {} declares units '{}', pair_style areanet supports "
@@ -552,6 +622,26 @@ void PairAreanet::load_model(const std::string &file)
                info.cutoff);
   if (info.species.empty())
     error->all(FLERR, "Pair areanet: model file {} declares no species", file);
+
+  // a charged model: the long-range sheet Coulomb (any non-zero species charge)
+
+  charged = false;
+  for (double q : info.species_charges) {
+    if (!std::isfinite(q))
+      error->all(FLERR, "Pair areanet: model file {} declares a species charge {}", file, q);
+    if (q != 0.0) charged = true;
+  }
+  if (charged && !(std::isfinite(info.charge_width) && info.charge_width > 0.0))
+    error->all(FLERR,
+               "Pair areanet: model file {} is a charged model with an invalid charge width {} "
+               "(the Gaussian width of its long-range Coulomb term must be > 0 Angstrom)",
+               file, info.charge_width);
+  if (!charged && info.format_version == areanet::CHARGED_FORMAT_VERSION)
+    error->all(FLERR,
+               "Pair areanet: model file {} has format version {} (a charged model, with the "
+               "long-range sheet Coulomb term) but declares no species charges; export it "
+               "again with `areanet export`",
+               file, info.format_version);
 
   cutoff = info.cutoff;
   cutoffsq = cutoff * cutoff;
@@ -570,6 +660,13 @@ void PairAreanet::init_style()
                update->unit_style);
   if (!model && !native)
     error->all(FLERR, "Pair areanet: no model loaded (pair_coeff * * model.pt ...)");
+  if (coulomb && !(domain->xperiodic && domain->yperiodic))
+    error->all(FLERR,
+               "Pair areanet: model {} is charged, and its long-range sheet Coulomb term needs "
+               "a box periodic along x and y (the sheet in the xy plane); this box has boundary "
+               "{} along x and {} along y",
+               model_file, domain->xperiodic ? "p" : "non-periodic",
+               domain->yperiodic ? "p" : "non-periodic");
 
   // full neighbour list of the local atoms, neighbours local or ghost
 
@@ -595,5 +692,6 @@ double PairAreanet::memory_usage()
   bytes += sizeof(int64_t) * (edge_src.capacity() + edge_spec.capacity() + centre_spec.capacity());
   bytes += sizeof(int) * edge_atom.capacity();
   if (native) bytes += native->memory_usage();
+  bytes += sizeof(double) * (coulomb_q.capacity() + coulomb_s.capacity() + coulomb_s_all.capacity());
   return bytes;
 }

@@ -31,6 +31,31 @@
 
    Per-atom energy: eatom_i = the model's energy of centre i.
 
+   Charged models (format version 2: the model file declares non-zero
+   per-species charges `species_charges` (e) and a Gaussian width
+   `charge_width` sigma (Angstrom); TorchScript attributes and arrays of
+   areanet_native.bin of those names) get, on top of the local model, the
+   long-range "sheet Coulomb" term of potential/sheet_coulomb.py, computed in
+   areanet_coulomb.h (formulas there), term for term as in Python:
+
+     E = (k_e/A) sum_{k in half plane} w(k) |S(k)|^2 - k_e sqrt(pi/2)/(2 sigma) sum_i q_i^2
+     S(k) = sum_j q_j exp(i k.r_j),  w(k) = 2 pi exp(-k^2 sigma^2/2)/k,  k_e = 14.399645
+
+   over the in-plane reciprocal lattice of the box (a = (lx,0), b = (xy,ly),
+   A = lx ly, |k| <= sqrt(2 ln 1e10)/sigma; the k list follows the box under
+   NPT).  Only x and y of the positions enter, F_z = 0: the sheet must lie in
+   the xy plane and the box must be periodic along x and y (init_style
+   stops otherwise); the box height does not matter.  q_i comes from the
+   atom's type through the species mapping of pair_coeff.  Each rank sums
+   S(k) over its owned atoms (MPI_Allreduce of 2K doubles per step) and adds
+   e_i (to eatom_i and the energy) and F_i of its owned atoms; the global
+   virial sum_k E_k [delta_ab - (sigma^2 + 1/k^2) k_a k_b] (xx, yy, xy; zero
+   with z) is added once.  The per-atom virial of this term is not defined
+   here: compute stress/atom with a charged model stops with an error.  Cost
+   O(atoms x k-vectors), k-vectors ~ A/sigma^2, so it grows as N^2 for large
+   sheets.  Uncharged models (no such attributes, or all charges 0) are
+   untouched.
+
    Errors: every problem with the model file or the input stops LAMMPS through
    error->all() with the reason; an atom without a complete area element is
    named by its atom ID (the model names its local centre index).
@@ -57,6 +82,7 @@ PairStyle(areanet,PairAreanet);
 namespace areanet {
 class NativeModel;
 struct NativeSpec;
+class SheetCoulomb;
 }
 
 namespace LAMMPS_NS {
@@ -100,7 +126,16 @@ class PairAreanet : public Pair {
   std::vector<double> atom_energy;     // [ncentres] model output
   std::vector<double> de_dedge;        // [nedges*3] model output
 
+  // the long-range sheet Coulomb of a charged model (null / empty otherwise)
+  bool charged;                                      // a species charge is non-zero
+  std::unique_ptr<areanet::SheetCoulomb> coulomb;
+  std::vector<double> type2charge;    // atom type -> charge (e)
+  std::vector<double> coulomb_q;      // [nlocal] charge of each owned atom
+  std::vector<double> coulomb_s;      // [2K] S(k) of this rank's atoms (Re, then Im)
+  std::vector<double> coulomb_s_all;  // [2K] S(k) of all atoms
+
   void allocate();
+  void compute_coulomb();
   void load_model(const std::string &file);
   const areanet::TorchApi *torch_library();
   void check_model_errors(bool ok, const std::string &message, int inum, const int *ilist);

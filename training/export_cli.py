@@ -37,7 +37,12 @@ def run(args) -> int:
     path = export_model(model, args.output, metadata)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB): species {model.species}, cutoff {model.cutoff} Å")
     if args.mliap:
+        from areanet.potential.export import ModelFileError
         from areanet.potential.mliap import write_mliap
 
-        print(f"wrote {write_mliap(path, args.mliap)} for `pair_style mliap unified {args.mliap} 0`")
+        try:
+            write_mliap(path, args.mliap)
+        except ModelFileError as err:
+            raise UserError(f"--mliap: {err}") from None
+        print(f"wrote {args.mliap} for `pair_style mliap unified {args.mliap} 0`")
     return 0

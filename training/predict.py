@@ -10,6 +10,7 @@ import torch
 from areanet.potential.export import MODEL_ERRORS, ModelFileError, load_model, model_error_message
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges, edge_forces
+from areanet.potential.sheet_coulomb import structure_coulomb
 
 from .cli import UserError
 
@@ -54,9 +55,21 @@ def predict(model, structures, chunk: int = 64) -> list[tuple[float, np.ndarray,
             atom_energy, g = net(edges.vec, edges.src, edges.edge_spec, edges.spec)
         except MODEL_ERRORS as err:
             raise UserError(f"structure {k}: {model_error_message(err)}") from None
-        forces = edge_forces(edges, g, len(atoms))
-        out.append((float(atom_energy.sum()), forces.detach().numpy(), None))
+        energy, forces = float(atom_energy.sum()), edge_forces(edges, g, len(atoms)).detach().numpy()
+        energy, forces = _with_coulomb(net, atoms, k, energy, forces)
+        out.append((energy, forces, None))
     return out
+
+
+def _with_coulomb(net, atoms, k: int, energy: float, forces: np.ndarray) -> tuple[float, np.ndarray]:
+    """Add a charged model's long-range sheet Coulomb (its training labels had it taken off)."""
+    try:
+        coulomb = structure_coulomb(net, atoms)
+    except ValueError as err:
+        raise UserError(f"structure {k}: charged model: {err}") from None
+    if coulomb is None:
+        return energy, forces
+    return energy + coulomb[0], forces + coulomb[2]
 
 
 def _predict_direct(net: AreaNet, structures, chunk: int):
@@ -72,5 +85,6 @@ def _predict_direct(net: AreaNet, structures, chunk: int):
         offsets = np.cumsum([0] + [len(a) for a in part])
         for k in range(len(part)):
             sl = slice(offsets[k], offsets[k + 1])
-            out.append((float(energy[k]), forces[sl].numpy().copy(), mask[sl].numpy().copy()))
+            e, f = _with_coulomb(net, part[k], start + k, float(energy[k]), forces[sl].numpy().copy())
+            out.append((e, f, mask[sl].numpy().copy()))
     return out

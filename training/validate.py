@@ -740,7 +740,18 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
         info = model_training_info(model)
     except Exception:  # the report says what it could not read
         pass
-    result: dict[str, Any] = {"model": str(model), "quick": quick, "plan": plan,
+    charges = None
+    try:
+        from areanet.potential.sheet_coulomb import model_charges
+
+        from .predict import load_any
+
+        values, width = model_charges(load_any(model))
+        if any(values != 0.0):
+            charges = {"species_charges": values.tolist(), "charge_width": width}
+    except Exception:
+        pass
+    result: dict[str, Any] = {"model": str(model), "quick": quick, "plan": plan, "charges": charges,
                               "model_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
                               "model_data_hash": info.get("data_hash"),
                               "dft_reference": str(dft_reference) if dft else None,
@@ -850,6 +861,11 @@ def format_report(result: dict) -> str:
                  "Written by `areanet validate`"
                  + (" --quick (short MD, small supercells: a smoke test, not the numbers to quote)"
                     if result["quick"] else "") + ".")
+    if result.get("charges"):
+        c = result["charges"]
+        lines.append(f"Charged model: fixed charges {', '.join(f'{q:+g} e' for q in c['species_charges'])} "
+                     f"(species order of the model), smoothed over {c['charge_width']:g} Å: the long-range "
+                     "sheet Coulomb (potential/sheet_coulomb.py) is part of every number below.")
     if result.get("dft_description"):
         lines.append(f"DFT reference: {result['dft_description']}; {result.get('dft_method')}.")
     lines.append(f"Label noise floor of the DFT data: {NOISE_FLOOR}. Read every accuracy number "
