@@ -124,8 +124,13 @@ void SheetCoulomb::structure_factor(int n, const double *const *x, const double 
     for (int n1 = 0; n1 <= n1_max_; n1++) {
       const double tr = q[i] * p1re_[n1];
       const double ti = q[i] * p1im_[n1];
-      for (std::size_t k = start_[n1]; k < start_[n1 + 1]; k++) {
-        const double ur = p2r[j2[k]], ui = p2i[j2[k]];
+      const std::size_t first = start_[n1], last = start_[n1 + 1];
+      if (first == last) continue;
+      // the n2 of one n1 row are consecutive (a line through a disc): p2 is read as a
+      // contiguous slice, which the compiler vectorises
+      const double *u2r = p2r + j2[first] - first, *u2i = p2i + j2[first] - first;
+      for (std::size_t k = first; k < last; k++) {
+        const double ur = u2r[k], ui = u2i[k];
         sre[k] += tr * ur - ti * ui;
         sim[k] += tr * ui + ti * ur;
       }
@@ -159,8 +164,11 @@ double SheetCoulomb::atom_terms(int n, const double *const *x, const double *q, 
     double e = 0.0, fx = 0.0, fy = 0.0;
     for (int n1 = 0; n1 <= n1_max_; n1++) {
       double zr = 0.0, zi = 0.0, zxi = 0.0, zxr = 0.0, zyr = 0.0, zyi = 0.0;
-      for (std::size_t k = start_[n1]; k < start_[n1 + 1]; k++) {
-        const double ur = p2r[j2[k]], ui = p2i[j2[k]];
+      const std::size_t first = start_[n1], last = start_[n1 + 1];
+      if (first == last) continue;
+      const double *u2r = p2r + j2[first] - first, *u2i = p2i + j2[first] - first;
+      for (std::size_t k = first; k < last; k++) {
+        const double ur = u2r[k], ui = u2i[k];
         const double cr = ur * ar[k] - ui * ai[k];    // p2 A_k
         const double ci = ur * ai[k] + ui * ar[k];
         zr += cr;

@@ -533,7 +533,7 @@ def section_phonons(calc, dft: dict | None, eos: dict | None, out: Path, workdir
                     quick: bool) -> dict:
     a_model = (eos or {}).get("model", {}).get("a0", DFT_PHONON_A)
     res: dict[str, Any] = {}
-    res["dispersion"] = model_phonons(calc, a_model, 5 if quick else 8, workdir,
+    res["dispersion"] = model_phonons(calc, a_model, 5 if quick else 24, workdir,
                                       npoints=60 if quick else 150)
     ph = (dft or {}).get("phonon") or {}
     a_dft = ph.get("a", DFT_PHONON_A)
@@ -963,7 +963,12 @@ def format_report(result: dict) -> str:
                   "(the cell repeated 5×3). The harmonic column is the Γ point of the "
                   "dispersion (0.01 Å displacements). "
                   f"Lowest frequency on the path: {disp['min_cm1']:.1f} cm⁻¹"
-                  + (" (negative = imaginary)" if disp["min_cm1"] < -1 else "") + ".", "",
+                  + (" (negative = imaginary)" if disp["min_cm1"] < -1 else "") + "."
+                  + (" The path is Fourier-interpolated from the supercell's force constants, "
+                     "exact only at its commensurate q; the long-range term of a charged model "
+                     "is non-analytic at Γ, so a dip next to Γ that shrinks as 1/supercell "
+                     "is that interpolation, not an instability (README, Validation)."
+                     if result.get("charges") and disp["min_cm1"] < -1 else ""), "",
                   "![phonons](phonons.png)", ""]
     else:
         lines += [f"Not computed: {err.get('phonons', 'skipped')}", ""]
