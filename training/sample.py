@@ -155,12 +155,11 @@ def load_ensemble(models: Sequence[str | os.PathLike]) -> list:
 
 
 def model_forces(net, atoms) -> np.ndarray:
-    """Forces [n, 3] (eV/Å) of one model, through the same contract as the ASE calculator."""
-    from areanet.potential.neighbors import build_edges, edge_forces
+    """Forces [n, 3] (eV/Å) of one model, as every host computes them (with the long-range
+    term of a charged model)."""
+    from .predict import predict
 
-    edges = build_edges(atoms, float(net.cutoff), list(net.species))
-    _, grad = net(edges.vec, edges.src, edges.edge_spec, edges.spec)
-    return edge_forces(edges, grad.detach(), len(atoms)).numpy()
+    return predict(net, [atoms])[0][1]
 
 
 def disagreement(forces: np.ndarray) -> float:
