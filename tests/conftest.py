@@ -46,3 +46,11 @@ def exported_model(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("model") / "random.pt"
     return export_model(random_model(), path, {"note": "untrained test model"})
+
+
+@pytest.fixture(scope="session")
+def plugin():
+    """The built LAMMPS plugin (scripts/build_plugin.sh, once per session): the path for `plugin load`."""
+    from lammps_helpers import plugin_library
+
+    return plugin_library()

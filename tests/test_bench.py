@@ -6,18 +6,13 @@ import json
 import pytest
 
 from areanet.training.cli import main
-from lammps_helpers import plugin_library, write_model
+from lammps_helpers import write_model
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path, _ = write_model(tmp_path_factory.mktemp("bench") / "model.pt", "real")
     return path
-
-
-@pytest.fixture(scope="module")
-def plugin():
-    return plugin_library()
 
 
 def read(out, name):

@@ -24,7 +24,6 @@ from lammps_helpers import (
     StandInModel,
     make_sheet,
     perturb,
-    plugin_library,
     resave_model,
     run_lmp,
     save_scripted,
@@ -32,11 +31,6 @@ from lammps_helpers import (
     with_isolated_atom,
     write_model,
 )
-
-
-@pytest.fixture(scope="session")
-def plugin():
-    return plugin_library()
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from lammps_helpers import (
     make_sheet,
     maps_check_command,
     perturb,
-    plugin_library,
+    pressure_and_strain_derivative,
     read_dump,
     resave_model,
     rotate,
@@ -45,11 +45,6 @@ from lammps_helpers import (
 )
 
 RTOL = 1e-8
-
-
-@pytest.fixture(scope="session")
-def plugin():
-    return plugin_library()
 
 
 @pytest.fixture(scope="module")
@@ -147,39 +142,7 @@ def test_pressure_is_strain_derivative_of_energy(plugin, model, tmp_path):
     atoms = structure("perturbed-60")
     data = tmp_path / "sheet.data"
     make_sheet.write_lammps_data(data, atoms)
-    with LammpsSession(plugin) as session:
-        session.commands(setup_commands(data, model) + """
-change_box all triclinic
-compute pvir all pressure NULL virial
-thermo_style custom step pe c_pvir[*] vol lx ly lz
-run 0
-""")
-        lmp = session.lmp
-        p0 = lmp.numpy.extract_compute("pvir", 0, 1).copy()  # xx yy zz xy xz yz
-        volume = lmp.get_thermo("vol")
-        lx, ly, lz = (lmp.get_thermo(k) for k in ("lx", "ly", "lz"))
-
-        def energy_after(cmd: str, undo: str) -> float:
-            session.commands(f"change_box all {cmd} remap units box\nrun 0 post no")
-            e = lmp.get_thermo("pe")
-            session.commands(f"change_box all {undo} remap units box")
-            return e
-
-        h = 1e-4
-        derivative = []
-        for component, length in (("x", lx), ("y", ly), ("z", lz), ("xy", ly), ("xz", lz), ("yz", lz)):
-            energies = []
-            for k in (-2, -1, 1, 2):
-                if len(component) == 1:  # x → x (1 + kh): scale the box edge
-                    cmd = f"{component} scale {1 + k * h!r}"
-                    undo = f"{component} scale {1 / (1 + k * h)!r}"
-                else:  # x += kh·y: tilt by kh·ly
-                    cmd = f"{component} delta {k * h * length!r}"
-                    undo = f"{component} delta {-k * h * length!r}"
-                energies.append(energy_after(cmd, undo))
-            em2, em1, ep1, ep2 = energies
-            derivative.append((em2 - 8 * em1 + 8 * ep1 - ep2) / (12 * h))
-    fd_pressure = -np.array(derivative) / volume * NKTV2P
+    p0, fd_pressure, _ = pressure_and_strain_derivative(plugin, data, model)
     assert_close(p0, fd_pressure, "pressure vs finite-difference strain derivative", rtol=1e-7)
 
 
