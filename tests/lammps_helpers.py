@@ -311,6 +311,44 @@ pair_coeff * * {model} {species}
 """
 
 
+def pressure_and_strain_derivative(plugin: Path, data: Path, model: Path, h: float = 1e-4):
+    """(virial pressure [6], −(1/V) ∂E/∂ε [6] in bar, volume) of a structure, LAMMPS order
+    xx yy zz xy xz yz: ε applied by ``change_box ... remap`` with a 4-point stencil (edges
+    scaled by 1 + kh, tilts moved by kh times the edge they tilt along)."""
+    with LammpsSession(plugin) as session:
+        session.commands(setup_commands(data, model) + """
+change_box all triclinic
+compute pvir all pressure NULL virial
+thermo_style custom step pe c_pvir[*] vol lx ly lz
+run 0
+""")
+        lmp = session.lmp
+        pressure = lmp.numpy.extract_compute("pvir", 0, 1).copy()
+        volume = lmp.get_thermo("vol")
+        lx, ly, lz = (lmp.get_thermo(k) for k in ("lx", "ly", "lz"))
+
+        def energy_after(cmd: str, undo: str) -> float:
+            session.commands(f"change_box all {cmd} remap units box\nrun 0 post no")
+            e = lmp.get_thermo("pe")
+            session.commands(f"change_box all {undo} remap units box")
+            return e
+
+        derivative = []
+        for component, length in (("x", lx), ("y", ly), ("z", lz), ("xy", ly), ("xz", lz), ("yz", lz)):
+            energies = []
+            for k in (-2, -1, 1, 2):
+                if len(component) == 1:  # x → x (1 + kh): scale the box edge
+                    cmd = f"{component} scale {1 + k * h!r}"
+                    undo = f"{component} scale {1 / (1 + k * h)!r}"
+                else:  # x += kh·y: tilt by kh·ly
+                    cmd = f"{component} delta {k * h * length!r}"
+                    undo = f"{component} delta {-k * h * length!r}"
+                energies.append(energy_after(cmd, undo))
+            em2, em1, ep1, ep2 = energies
+            derivative.append((em2 - 8 * em1 + 8 * ep1 - ep2) / (12 * h))
+    return pressure, -np.array(derivative) / volume * NKTV2P, volume
+
+
 def evaluate_lammps(plugin: Path, model: Path, atoms: Atoms, workdir: Path, name: str = "structure",
                     pair_style: str = "areanet") -> dict:
     """Energy, per-atom energy/virial, forces and pressure of ``atoms`` from LAMMPS.
@@ -437,6 +475,57 @@ def run_lmp(input_text: str, workdir: Path, nprocs: int = 1, variables: dict | N
 # lmp process -- the nearest ancestor that has mapped the areanet plugin (the venv's `lmp` is a
 # Python script that runs the real binary, and sh may or may not fork once more) -- and
 # writes "pid N" and then every mapped libtorch / libc10 / libareanet_torch file, one a line.
+TWO_RANK_INPUT = """
+plugin load {plugin}
+units metal
+atom_style atomic
+boundary p p p
+processors * * 1
+read_data {data}
+pair_style {pair_style}
+pair_coeff * * {model} B N
+compute pea all pe/atom
+{virial_compute}thermo_style custom step temp pe etotal press pxx pyy pzz pxy pxz pyz
+dump d0 all custom 1 step0.dump id type x y z fx fy fz c_pea{virial_columns}
+dump_modify d0 sort id format float %.17g
+run 0
+undump d0
+print "STEP0 $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) $(pyz:%.17g)"
+velocity all create {temperature} 4928 mom yes rot yes dist gaussian loop geom
+fix nve all nve
+run 10
+write_dump all custom step10.dump id type x y z vx vy vz fx fy fz modify sort id format float %.17g
+print "STEP10 $(pe:%.17g) $(etotal:%.17g) $(press:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pxy:%.17g)"
+"""
+
+
+def two_rank_input(plugin: Path, data: Path, model: Path, pair_style: str = "areanet",
+                   per_atom_virial: bool = True, temperature: float = 100.0) -> str:
+    """The MPI comparison run: step 0 (dump step0.dump with forces, per-atom energy and, with
+    ``per_atom_virial``, compute stress/atom; line STEP0), then 10 NVE steps from
+    ``temperature`` (step10.dump, line STEP10)."""
+    return TWO_RANK_INPUT.format(
+        plugin=plugin, data=data, model=model, pair_style=pair_style, temperature=temperature,
+        virial_compute="compute vir all stress/atom NULL pair\n" if per_atom_virial else "",
+        virial_columns=" c_vir[*]" if per_atom_virial else "")
+
+
+def run_ranks(plugin: Path, model: Path, workdir: Path, atoms: Atoms, nprocs: int, **options):
+    """``two_rank_input`` on ``nprocs`` ranks in ``workdir`` (created): (STEP0/STEP10 lines,
+    step-0 dump, step-10 dump, stdout)."""
+    workdir.mkdir()
+    data = workdir / "sheet.data"
+    make_sheet.write_lammps_data(data, atoms)
+    proc = run_lmp(two_rank_input(plugin, data, model, **options), workdir, nprocs=nprocs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"with {nprocs} MPI tasks" in proc.stdout or f"on {nprocs} procs" in proc.stdout
+    evaluation = "TorchScript forward()" if "torchscript" in options.get("pair_style", "") else "native C++"
+    assert f"areanet: evaluation: {evaluation}" in proc.stdout
+    lines = {line.split()[0]: np.array(line.split()[1:], dtype=float)
+             for line in proc.stdout.splitlines() if line.startswith(("STEP0 ", "STEP10 "))}
+    return lines, read_dump(workdir / "step0.dump"), read_dump(workdir / "step10.dump"), proc.stdout
+
+
 MAPS_CHECK = """\
 import os, sys
 pid = os.getppid()

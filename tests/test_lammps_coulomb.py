@@ -24,10 +24,9 @@ from lammps_helpers import (
     lammps_module,
     make_sheet,
     perturb,
-    plugin_library,
-    read_dump,
+    pressure_and_strain_derivative,
     resave_model,
-    run_lmp,
+    run_ranks,
     setup_commands,
     strain,
     triclinic_sheet,
@@ -37,11 +36,6 @@ TOL = 1e-10
 CHARGE = 1.5  # e: +1.5 on B, -1.5 on N
 WIDTH = 2.0  # Å
 COULOMB_LOG = "areanet: long-range sheet Coulomb active"
-
-
-@pytest.fixture(scope="session")
-def plugin():
-    return plugin_library()
 
 
 @pytest.fixture(scope="module")
@@ -261,37 +255,7 @@ def test_pressure_is_strain_derivative_of_energy(plugin, charged_model, tmp_path
     framed = make_sheet.write_lammps_data(data, structure("perturbed-60"))
     _, _, coulomb_forces, _ = structure_coulomb(torch.jit.load(str(charged_model)), framed)
     torque = framed.positions[:, 2] @ coulomb_forces[:, :2]  # Σ z F_x, Σ z F_y (eV)
-    with LammpsSession(plugin) as session:
-        session.commands(setup_commands(data, charged_model) + """
-change_box all triclinic
-compute pvir all pressure NULL virial
-thermo_style custom step pe c_pvir[*] vol lx ly lz
-run 0
-""")
-        lmp = session.lmp
-        p0 = lmp.numpy.extract_compute("pvir", 0, 1).copy()
-        volume = lmp.get_thermo("vol")
-        lx, ly, lz = (lmp.get_thermo(k) for k in ("lx", "ly", "lz"))
-
-        def energy_after(cmd: str, undo: str) -> float:
-            session.commands(f"change_box all {cmd} remap units box\nrun 0 post no")
-            e = lmp.get_thermo("pe")
-            session.commands(f"change_box all {undo} remap units box")
-            return e
-
-        h = 1e-4
-        derivative = []
-        for component, length in (("x", lx), ("y", ly), ("z", lz), ("xy", ly), ("xz", lz), ("yz", lz)):
-            energies = []
-            for k in (-2, -1, 1, 2):
-                if len(component) == 1:
-                    cmd, undo = f"{component} scale {1 + k * h!r}", f"{component} scale {1 / (1 + k * h)!r}"
-                else:
-                    cmd, undo = f"{component} delta {k * h * length!r}", f"{component} delta {-k * h * length!r}"
-                energies.append(energy_after(cmd, undo))
-            em2, em1, ep1, ep2 = energies
-            derivative.append((em2 - 8 * em1 + 8 * ep1 - ep2) / (12 * h))
-    fd_pressure = -np.array(derivative) / volume * NKTV2P
+    p0, fd_pressure, volume = pressure_and_strain_derivative(plugin, data, charged_model)
     assert np.abs(p0[:2]).max() > 10.0  # bar: the Coulomb term dominates this untrained model
     assert np.abs(torque).max() / volume * NKTV2P > 1.0  # bar: the xz/yz difference is visible
     fd_pressure[4:6] -= torque / volume * NKTV2P
@@ -324,30 +288,6 @@ run 0
 
 # --- MPI ----------------------------------------------------------------------------------
 
-MPI_INPUT = """
-plugin load {plugin}
-units metal
-atom_style atomic
-boundary p p p
-processors * * 1
-read_data {data}
-pair_style areanet
-pair_coeff * * {model} B N
-compute pea all pe/atom
-thermo_style custom step temp pe etotal press pxx pyy pzz pxy pxz pyz
-dump d0 all custom 1 step0.dump id type x y z fx fy fz c_pea
-dump_modify d0 sort id format float %.17g
-run 0
-undump d0
-print "STEP0 $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) $(pyz:%.17g)"
-velocity all create 300 4928 mom yes rot yes dist gaussian loop geom
-fix nve all nve
-run 10
-write_dump all custom step10.dump id type x y z fx fy fz modify sort id format float %.17g
-print "STEP10 $(pe:%.17g) $(etotal:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pxy:%.17g)"
-"""
-
-
 def test_two_ranks_equal_one(plugin, charged_model, workdir):
     if not MPIEXEC.exists():
         pytest.skip(f"{MPIEXEC} not found (install lammps[mpi] in the venv)")
@@ -355,17 +295,11 @@ def test_two_ranks_equal_one(plugin, charged_model, workdir):
                    np.array([[0.0, 0.02, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
     runs = {}
     for nprocs in (1, 2):
-        rundir = workdir / f"mpi-np{nprocs}"
-        rundir.mkdir()
-        data = rundir / "sheet.data"
-        make_sheet.write_lammps_data(data, atoms)
-        proc = run_lmp(MPI_INPUT.format(plugin=plugin, data=data, model=charged_model), rundir, nprocs=nprocs)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert f"with {nprocs} MPI tasks" in proc.stdout or f"on {nprocs} procs" in proc.stdout
-        assert proc.stdout.count(COULOMB_LOG) == 1  # rank 0 only
-        lines = {line.split()[0]: np.array(line.split()[1:], dtype=float)
-                 for line in proc.stdout.splitlines() if line.startswith(("STEP0 ", "STEP10 "))}
-        runs[nprocs] = lines, read_dump(rundir / "step0.dump"), read_dump(rundir / "step10.dump")
+        # no compute stress/atom: a charged model refuses it
+        lines, step0, step10, stdout = run_ranks(plugin, charged_model, workdir / f"mpi-np{nprocs}", atoms,
+                                                 nprocs, per_atom_virial=False, temperature=300)
+        assert stdout.count(COULOMB_LOG) == 1  # rank 0 only
+        runs[nprocs] = lines, step0, step10
     (lines1, d0_1, d10_1), (lines2, d0_2, d10_2) = runs[1], runs[2]
     force, xyz = ["fx", "fy", "fz"], ["x", "y", "z"]
 

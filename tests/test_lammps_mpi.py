@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+import lammps_helpers
 from lammps_helpers import (
     MPIEXEC,
     ROOT,
@@ -20,36 +21,12 @@ from lammps_helpers import (
     plugin_library,
     read_dump,
     run_lmp,
+    two_rank_input,
     with_isolated_atom,
     write_model,
 )
 
 TOL = 1e-10
-
-COMPARE_INPUT = """
-plugin load {plugin}
-units metal
-atom_style atomic
-boundary p p p
-processors * * 1
-read_data {data}
-pair_style {pair_style}
-pair_coeff * * {model} B N
-compute pea all pe/atom
-compute vir all stress/atom NULL pair
-thermo_style custom step temp pe etotal press pxx pyy pzz pxy pxz pyz
-dump d0 all custom 1 step0.dump id type x y z fx fy fz c_pea c_vir[*]
-dump_modify d0 sort id format float %.17g
-run 0
-undump d0
-print "STEP0 $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) $(pyz:%.17g)"
-velocity all create 100 4928 mom yes rot yes dist gaussian loop geom
-fix nve all nve
-run 10
-write_dump all custom step10.dump id type x y z vx vy vz fx fy fz modify sort id format float %.17g
-print "STEP10 $(pe:%.17g) $(etotal:%.17g) $(press:%.17g)"
-"""
-
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
@@ -62,19 +39,9 @@ def setup(tmp_path_factory):
 
 def run_ranks(setup, nprocs: int, atoms, tag: str, pair_style: str = "areanet"):
     plugin, model, base = setup
-    workdir = base / f"{tag}-np{nprocs}"
-    workdir.mkdir()
-    data = workdir / "sheet.data"
-    make_sheet.write_lammps_data(data, atoms)
-    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model, pair_style=pair_style),
-                   workdir, nprocs=nprocs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"with {nprocs} MPI tasks" in proc.stdout or f"on {nprocs} procs" in proc.stdout
-    evaluation = "TorchScript forward()" if "torchscript" in pair_style else "native C++"
-    assert f"areanet: evaluation: {evaluation}" in proc.stdout
-    lines = {line.split()[0]: np.array(line.split()[1:], dtype=float)
-             for line in proc.stdout.splitlines() if line.startswith(("STEP0 ", "STEP10 "))}
-    return lines, read_dump(workdir / "step0.dump"), read_dump(workdir / "step10.dump")
+    lines, step0, step10, _ = lammps_helpers.run_ranks(plugin, model, base / f"{tag}-np{nprocs}", atoms, nprocs,
+                                                       pair_style=pair_style)
+    return lines, step0, step10
 
 
 def assert_close(a, b, what):
@@ -127,8 +94,7 @@ def test_incomplete_element_on_two_ranks(setup):
     atoms = with_isolated_atom(sheet)
     data = workdir / "sheet.data"
     make_sheet.write_lammps_data(data, atoms)
-    proc = run_lmp(COMPARE_INPUT.format(plugin=plugin, data=data, model=model, pair_style="areanet"),
-                   workdir, nprocs=2, timeout=120)
+    proc = run_lmp(two_rank_input(plugin, data, model), workdir, nprocs=2, timeout=120)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     pattern = r"ERROR: Pair areanet: no complete area element at atom ID (\d+) .*\(on proc (\d)\)"
