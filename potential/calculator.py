@@ -9,7 +9,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from .export import MODEL_ERRORS, load_model, model_error_message
 from .neighbors import build_edges, edge_forces, edge_virial
-from .sheet_coulomb import is_charged, structure_coulomb
+from .sheet_coulomb import structure_coulomb
 
 
 class AreaNetCalculator(Calculator):
@@ -27,7 +27,6 @@ class AreaNetCalculator(Calculator):
         self.model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
         self.cutoff = float(self.model.cutoff)
         self.species = list(self.model.species)
-        self.charged = is_charged(self.model)  # adds the long-range sheet Coulomb
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -39,21 +38,22 @@ class AreaNetCalculator(Calculator):
             raise RuntimeError(model_error_message(err)) from None
         forces = edge_forces(edges, dE_dedge, n).numpy().copy()
         energies = atom_energy.detach().numpy().copy()
-        virial = edge_virial(edges, dE_dedge).numpy()  # ∂E/∂ε (ASE's sign)
-        if self.charged:
-            try:
-                _, coulomb_energies, coulomb_forces, coulomb_virial = structure_coulomb(self.model, self.atoms)
-            except ValueError as err:
-                raise RuntimeError(f"charged model: {err}") from None
-            energies += coulomb_energies
-            forces += coulomb_forces
-            virial = virial - coulomb_virial  # edge_virial is ∂E/∂ε, sheet_coulomb's W = −∂E/∂ε
+        try:
+            coulomb = structure_coulomb(self.model, self.atoms)  # None for an uncharged model
+        except ValueError as err:
+            raise RuntimeError(f"charged model: {err}") from None
+        if coulomb is not None:
+            energies += coulomb[1]
+            forces += coulomb[2]
         energy = float(energies.sum())
         self.results["energy"] = energy
         self.results["free_energy"] = energy
         self.results["energies"] = energies
         self.results["forces"] = forces
         if self.atoms.cell.rank == 3:
+            virial = edge_virial(edges, dE_dedge).numpy()  # ∂E/∂ε (ASE's sign)
+            if coulomb is not None:
+                virial = virial - coulomb[3]  # sheet_coulomb's W = −∂E/∂ε
             self.results["stress"] = (virial / self.atoms.get_volume()).flat[[0, 4, 8, 5, 2, 1]].copy()
         else:
             self.results["stress"] = np.zeros(6)
