@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from areanet.training.cli import main
-from areanet.training.generate import (EXTRAP_LEVELS, PAPER_LEVELS, default_counts, generate,
-                                       level_counts, perfect_sheet)
+from areanet.training.generate import (EXTRAP_LEVELS, PAPER_LEVELS, STRAIN_LEVELS, STRAIN_MODES,
+                                       default_counts, frame_count, generate, level_counts,
+                                       perfect_sheet)
 from areanet.training.lammps_env import import_lammps, potentials_dir
 from areanet.training.progress import progress
 from areanet.training.reference import LammpsReference, lammps_cell, relaxed_lattice_constant
@@ -151,6 +152,47 @@ def test_3d_strain_then_displacements_within_bounds(frames_3d, a_extep):
     strains = np.array(strains)  # [42, 3]
     # each component really spans ±1 % and varies frame to frame
     assert (strains.max(axis=0) > 0.005).all() and (strains.min(axis=0) < -0.005).all()
+
+
+def test_strain_protocol_modes_levels_and_stratified_order(a_extep):
+    frames = generate("strain", "extep", per_level=2, seed=3, show_progress=False,
+                      lattice_constant=2.5198)
+    n_bins = len(STRAIN_MODES) * len(STRAIN_LEVELS)
+    assert len(frames) == frame_count("strain", 2) == 2 * n_bins
+    sheet = perfect_sheet(2.5198)
+    b = 2.5198 / math.sqrt(3)
+    for k, atoms in enumerate(frames):
+        info = atoms.info
+        assert info["set"] == "strain" and info["index"] == k // n_bins
+        eps = _strain_of(atoms, 2.5198) - np.eye(2)
+        np.testing.assert_allclose(eps[[0, 1, 0], [0, 1, 1]],
+                                   [info["strain_xx"], info["strain_yy"], info["strain_xy"]],
+                                   atol=1e-12)
+        e = info["strain_pct"] / 100
+        expected = {"biaxial": (e, e, 0), "zigzag": (e, 0, 0), "armchair": (0, e, 0),
+                    "shear": (0, 0, e)}.get(info["strain_mode"])
+        if expected is None:  # mixed: normal strains between 0 and ε, shear within ±|ε|
+            assert all(0 <= x / e <= 1 for x in (info["strain_xx"], info["strain_yy"]))
+            assert abs(info["strain_xy"]) <= abs(e)
+        else:
+            np.testing.assert_allclose(eps[[0, 1, 0], [0, 1, 1]], expected, atol=1e-12)
+        radius = info["perturb_strength_pct"] / 100 * b
+        strained = sheet.positions[:, :2] @ (np.eye(2) + eps)
+        assert np.linalg.norm(atoms.positions[:, :2] - strained, axis=1).max() <= radius * (1 + 1e-12)
+        assert info["perturb_strength_pct"] in PAPER_LEVELS
+    # stratified: the first n_bins frames hold every (mode, ε) bin once
+    first = {(f.info["strain_mode"], f.info["strain_pct"]) for f in frames[:n_bins]}
+    assert len(first) == n_bins
+    again = generate("strain", "extep", per_level=1, seed=3, show_progress=False,
+                     lattice_constant=2.5198)
+    for x, y in zip(again, frames[:n_bins]):  # a smaller run is a prefix
+        np.testing.assert_array_equal(x.positions, y.positions)
+
+
+def test_strain_protocol_has_no_extrap(tmp_path, capsys):
+    rc = main(["data", "generate", "--protocol", "strain", "--extrap", "--out",
+               str(tmp_path / "x.extxyz"), "--quiet"])
+    assert rc == 2 and "no extrapolation points" in capsys.readouterr().err
 
 
 def test_extrap_points(a_extep):

@@ -32,11 +32,15 @@ def register(subparsers) -> None:
         "         p = 1.0, 1.2, ..., 5.0 % (21 levels), set 'inplane';\n"
         "  3d:    first a random in-plane strain (each of exx, eyy, exy within ±1 %),\n"
         "         then the in-plane disk and an out-of-plane displacement in ±p·b, set '3d'.\n"
+        "  strain: the wider domain, set 'strain': biaxial, zigzag (x), armchair (y), shear\n"
+        "         or mixed strain at ±2, ±4, ..., ±10 %, then the 3d displacements at a\n"
+        "         strength drawn from 1.0-5.0 %; --per-level N frames per (mode, strain) bin\n"
+        "         (default 4: 200 frames), every bin once before any twice.\n"
         "  --extrap: the extrapolation points instead (p = 0 % once, 0.5, 5.5, ..., 7.5 %,\n"
         "         2 frames each by default), set 'extrap'.\n\n"
         "Default counts give the report's 4450 structures (212 frames for 1.0-4.6 %, 211\n"
         "for 4.8 and 5.0 %). Writes extended XYZ (gzip when OUT ends in .gz).")
-    gen.add_argument("--protocol", choices=("paper", "3d"), default="paper",
+    gen.add_argument("--protocol", choices=("paper", "3d", "strain"), default="paper",
                      help="perturbation protocol (default: paper)")
     gen.add_argument("--reference", choices=("extep", "tersoff"), default="extep",
                      help="labelling potential: ExTeP (BN.extep) or Tersoff (BNC.tersoff); "
@@ -144,7 +148,7 @@ def register(subparsers) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .generate import level_counts, run
+    from .generate import frame_count, run
 
     if args.per_level is not None and args.per_level < 1:
         raise UserError(f"--per-level must be at least 1, got {args.per_level}")
@@ -156,7 +160,10 @@ def cmd_generate(args) -> int:
     if args.lattice_constant is not None and not 2.0 < args.lattice_constant < 3.2:
         raise UserError(f"--lattice-constant {args.lattice_constant}: not an h-BN lattice constant "
                         "(expected 2-3.2 Å)")
-    n = sum(level_counts(args.per_level, args.extrap).values())
+    if args.extrap and args.protocol == "strain":
+        raise UserError("--extrap: the strain protocol has no extrapolation points (its strain "
+                        "already reaches ±10 %)")
+    n = frame_count(args.protocol, args.per_level, args.extrap)
     kind = "extrapolation points" if args.extrap else "structures"
     print(f"generating {n} {kind}: protocol {args.protocol}, reference {args.reference}, "
           f"seed {args.seed}", file=sys.stderr)

@@ -12,6 +12,13 @@ in a disk of radius p·b (area-uniform: radius p·b·√u, angle 2πv). Protocol
 * ``3d`` (set ``3d``): first a random in-plane strain, εxx, εyy, εxy each uniform in ±1 %,
   applied to the cell and the atoms (r → (1 + ε) r, ε symmetric), then the same in-plane
   disk displacement plus an out-of-plane displacement uniform in [−p·b, p·b];
+* ``strain`` (set ``strain``, the wider domain): a strain state of one of the modes
+  ``biaxial`` (εxx = εyy = ε), ``zigzag`` (εxx = ε; x runs along the zigzag direction of this
+  cell), ``armchair`` (εyy = ε), ``shear`` (εxy = ε) or ``mixed`` (εxx, εyy uniform between 0 and ε,
+  εxy uniform in ±|ε|), at ε = ±2, ±4, ±6, ±8, ±10 %, then the ``3d`` displacements at a strength p drawn
+  per frame from 1.0, 1.2, …, 5.0 %. Frames come in a stratified order: the k-th frame of
+  every (mode, ε) bin, the bins in a seeded random order, before any bin's (k+1)-th, so any
+  prefix of the file (a labelling stopped early) covers the strain range evenly;
 * ``extrap=True`` (set ``extrap``): the extrapolation points of the report, p = 0 % (the
   perfect cell: 1 frame), 0.5, 5.5, 6.0, 6.5, 7.0, 7.5 % (2 frames each by default), with
   the displacements of the chosen protocol.
@@ -37,10 +44,13 @@ EXTRAP_LEVELS = (0.0, 0.5, 5.5, 6.0, 6.5, 7.0, 7.5)  # %
 PAPER_TOTAL = 4450
 EXTRAP_PER_LEVEL = 2
 STRAIN_MAX = 0.01  # |εxx|, |εyy|, |εxy| of the 3d protocol
+STRAIN_MODES = ("biaxial", "zigzag", "armchair", "shear", "mixed")
+STRAIN_LEVELS = (-10.0, -8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0, 10.0)  # ε in % (strain protocol)
+STRAIN_PER_BIN = 4  # default frames per (mode, ε) bin: 200 in all
 CELL_HEIGHT = 12.0  # Å
 SHEET_Z = 6.0  # Å
-PROTOCOLS = {"paper": "inplane", "3d": "3d"}
-_SET_CODES = {"inplane": 0, "3d": 1, "extrap-inplane": 2, "extrap-3d": 3}
+PROTOCOLS = {"paper": "inplane", "3d": "3d", "strain": "strain"}
+_SET_CODES = {"inplane": 0, "3d": 1, "extrap-inplane": 2, "extrap-3d": 3, "strain": 4}
 
 
 def perfect_sheet(a: float, nx: int = 5, ny: int = 3, height: float = CELL_HEIGHT,
@@ -66,6 +76,13 @@ def default_counts(n_levels: int = len(PAPER_LEVELS), total: int = PAPER_TOTAL) 
     return [base + (1 if i < extra else 0) for i in range(n_levels)]
 
 
+def frame_count(protocol: str, per_level: int | None = None, extrap: bool = False) -> int:
+    """How many frames one run of ``generate`` writes."""
+    if protocol == "strain":
+        return len(STRAIN_MODES) * len(STRAIN_LEVELS) * (per_level or STRAIN_PER_BIN)
+    return sum(level_counts(per_level, extrap).values())
+
+
 def level_counts(per_level: int | None = None, extrap: bool = False) -> dict[float, int]:
     """Strength (%) -> number of frames for one run."""
     if extrap:
@@ -76,21 +93,46 @@ def level_counts(per_level: int | None = None, extrap: bool = False) -> dict[flo
     return {p: per_level for p in PAPER_LEVELS}
 
 
+def strain_state(mode: str, strain_pct: float, rng: np.random.Generator) -> tuple[float, float, float]:
+    """(εxx, εyy, εxy) of one strain-protocol frame (fractions, not %)."""
+    e = strain_pct / 100.0
+    if mode == "biaxial":
+        return e, e, 0.0
+    if mode == "zigzag":
+        return e, 0.0, 0.0
+    if mode == "armchair":
+        return 0.0, e, 0.0
+    if mode == "shear":
+        return 0.0, 0.0, e
+    if mode == "mixed":  # ε > 0: both normal strains tensile, ε < 0: both compressive
+        exx, eyy = rng.uniform(min(e, 0.0), max(e, 0.0), size=2)
+        exy = rng.uniform(-abs(e), abs(e))
+        return float(exx), float(eyy), float(exy)
+    raise ValueError(f"unknown strain mode {mode!r}; choose one of {', '.join(STRAIN_MODES)}")
+
+
+def apply_strain(atoms, exx: float, eyy: float, exy: float) -> None:
+    """Strain cell and atoms in place: r → (1 + ε) r in the plane, ε symmetric."""
+    deform = np.array([[1.0 + exx, exy], [exy, 1.0 + eyy]])  # [2, 2]
+    cell = atoms.cell.array.copy()
+    cell[:, :2] = cell[:, :2] @ deform
+    pos = atoms.positions.copy()
+    pos[:, :2] = pos[:, :2] @ deform
+    atoms.set_cell(cell, scale_atoms=False)
+    atoms.positions = pos
+
+
 def perturb(sheet, strength_pct: float, rng: np.random.Generator, bond: float,
-            three_d: bool = False):
-    """A perturbed copy of ``sheet``: strain (3d), in-plane disk and out-of-plane (3d)."""
+            three_d: bool = False, strain: tuple[float, float, float] | None = None):
+    """A perturbed copy of ``sheet``: strain (3d: random within ±1 %, or the given
+    (εxx, εyy, εxy)), in-plane disk and out-of-plane (3d)."""
     atoms = sheet.copy()
     n = len(atoms)
     radius = strength_pct / 100.0 * bond
     if three_d:
-        exx, eyy, exy = rng.uniform(-STRAIN_MAX, STRAIN_MAX, size=3)
-        deform = np.array([[1.0 + exx, exy], [exy, 1.0 + eyy]])  # symmetric
-        cell = atoms.cell.array.copy()
-        cell[:, :2] = cell[:, :2] @ deform
-        pos = atoms.positions.copy()
-        pos[:, :2] = pos[:, :2] @ deform
-        atoms.set_cell(cell, scale_atoms=False)
-        atoms.positions = pos
+        if strain is None:
+            strain = tuple(rng.uniform(-STRAIN_MAX, STRAIN_MAX, size=3))
+        apply_strain(atoms, *strain)
     r = radius * np.sqrt(rng.random(n))  # [n], area-uniform in the disk
     theta = 2.0 * np.pi * rng.random(n)  # [n]
     disp = np.zeros((n, 3))
@@ -124,6 +166,9 @@ def generate(protocol: str = "paper", reference: str = "extep", per_level: int |
         raise ValueError(f"per_level must be at least 1, got {per_level}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
+    if protocol == "strain" and extrap:
+        raise ValueError("the strain protocol has no extrapolation points (its ε already "
+                         "reaches ±10 %)")
     three_d = protocol == "3d"
     set_name = "extrap" if extrap else PROTOCOLS[protocol]
     set_code = _SET_CODES[f"extrap-{PROTOCOLS[protocol]}" if extrap else set_name]
@@ -136,20 +181,51 @@ def generate(protocol: str = "paper", reference: str = "extep", per_level: int |
     ref = LammpsReference(reference)
     description = f"{ref.description} a0={a:.5f}A {protocol}-protocol"
 
-    jobs = [(p, k) for p, count in level_counts(per_level, extrap).items() for k in range(count)]
+    if protocol == "strain":
+        candidates = strained_frames(sheet, bond, per_level or STRAIN_PER_BIN, seed)
+    else:
+        candidates = (_perturbed_frame(sheet, bond, p, k, seed, set_code, set_name, three_d)
+                      for p, count in level_counts(per_level, extrap).items() for k in range(count))
+        candidates = list(candidates)
     frames = []
     try:
-        iterator = progress(jobs, desc=f"{reference} {set_name}") if show_progress else jobs
-        for p, k in iterator:
-            rng = np.random.default_rng([seed, set_code, int(round(p * 10)), k])
-            atoms = perturb(sheet, p, rng, bond, three_d=three_d)
+        iterator = (progress(candidates, desc=f"{reference} {set_name}") if show_progress
+                    else candidates)
+        for atoms in iterator:
             energy, forces = ref.label(atoms)
             atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
-            atoms.info.update(set=set_name, perturb_strength_pct=float(p), index=int(k),
-                              reference=description)
+            atoms.info["reference"] = description
             frames.append(atoms)
     finally:
         ref.close()
+    return frames
+
+
+def _perturbed_frame(sheet, bond: float, p: float, k: int, seed: int, set_code: int,
+                     set_name: str, three_d: bool):
+    rng = np.random.default_rng([seed, set_code, int(round(p * 10)), k])
+    atoms = perturb(sheet, p, rng, bond, three_d=three_d)
+    atoms.info.update(set=set_name, perturb_strength_pct=float(p), index=int(k))
+    return atoms
+
+
+def strained_frames(sheet, bond: float, per_bin: int, seed: int) -> list:
+    """The strain protocol's unlabelled frames, in stratified order (module docstring)."""
+    bins = [(m, e) for m in range(len(STRAIN_MODES)) for e in STRAIN_LEVELS]
+    order = np.random.default_rng([seed, _SET_CODES["strain"]]).permutation(len(bins))
+    frames = []
+    for k in range(per_bin):
+        for b in order:
+            mode, level = bins[b]
+            rng = np.random.default_rng([seed, _SET_CODES["strain"], mode,
+                                         int(round(level * 10)) + 1000, k])
+            p = float(PAPER_LEVELS[rng.integers(len(PAPER_LEVELS))])
+            strain = strain_state(STRAIN_MODES[mode], level, rng)
+            atoms = perturb(sheet, p, rng, bond, three_d=True, strain=strain)
+            atoms.info.update(set="strain", strain_mode=STRAIN_MODES[mode], strain_pct=level,
+                              strain_xx=strain[0], strain_yy=strain[1], strain_xy=strain[2],
+                              perturb_strength_pct=p, index=int(k))
+            frames.append(atoms)
     return frames
 
 
