@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SPECIES = ("B", "N")
-FORMAT_VERSION = 1  # of the TorchScript contract (DESIGN §5); the LAMMPS plugin checks it
+FORMAT_VERSION = 1  # of the TorchScript contract (model.py, forward); the LAMMPS plugin checks it
 # version 2 = contract 1 + the long-range sheet Coulomb (species_charges, charge_width), which
 # the host adds: a charged model declares it, so that a host without the term refuses the file
 CHARGED_FORMAT_VERSION = 2

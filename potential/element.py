@@ -1,4 +1,4 @@
-"""Area elements: the shell finder and the invariant local frames (DESIGN §2-3).
+"""Area elements: the shell finder and the invariant local frames (README, "The method in one paragraph").
 
 For a centre atom O the high-order element holds 12 vertices, chosen by rank within species:
 
@@ -23,8 +23,8 @@ a sign of ŷ (s_y = −1 reverses the sense of rotation and with it the ring ord
 3D, a sign of ẑ. Each frame lists the 12 vertices in the paper's order A…L (Fig. 2: A, its
 child B towards E, the para atom C, E's child D, E, …). Averaging the network over all
 frames makes the sub-energy invariant under rotations, permutations of equal atoms and
-mirrors: 6 frames in 2D, 12 in 3D (DESIGN §3 lists 6, which covers proper rotations only:
-a mirror through the sheet maps z → −z with the same labels, so 3D needs both z signs).
+mirrors: 6 frames in 2D, 12 in 3D (6 frames cover the proper rotations only: a mirror
+through the sheet maps z → −z with the same labels, so 3D needs both z signs).
 """
 
 from typing import List, Tuple

@@ -1,4 +1,4 @@
-"""Writing and reading the one model file every host loads (DESIGN §5).
+"""Writing and reading the one model file every host loads (README, "The model file").
 
 A TorchScript module obeying the contract, with attributes ``format_version``, ``cutoff``,
 ``species`` and ``units`` (what the LAMMPS plugin checks) and an extra file
@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +76,26 @@ class ModelFileError(Exception):
     """A model file that is missing, corrupt or of another format version."""
 
 
-def model_error_message(err: BaseException) -> str:
-    """The one-line reason from an error raised inside a (scripted) model."""
+def model_error_message(err: BaseException, atoms=None) -> str:
+    """The one-line reason from an error raised inside a (scripted) model.
+
+    Numbers come out as written (a scripted model prints 3.6 as 3.6000000000000001) with Å;
+    given the structure, the atom of "centre index i" (atom i: every atom can be a centre)
+    is named with its position.
+    """
     text = str(err)
     if "areanet:" in text:
-        return text[text.rindex("areanet:"):].splitlines()[0].strip()  # the last: the raised message
-    return text.strip().splitlines()[-1] if text.strip() else repr(err)
+        text = text[text.rindex("areanet:"):].splitlines()[0].strip()  # the last: the raised message
+    else:
+        text = text.strip().splitlines()[-1] if text.strip() else repr(err)
+    text = re.sub(r"\d+\.\d{9,}", lambda m: format(float(m.group()), ".10g"), text)
+    text = re.sub(r"(\d) A\b", "\\1 Å", text)
+    centre = re.search(r"centre index (\d+)", text)
+    if atoms is not None and centre and int(centre.group(1)) < len(atoms):
+        i = int(centre.group(1))
+        where = ", ".join(f"{x:.4f}" for x in atoms.positions[i])
+        text += f" [atom {i} ({atoms[i].symbol}) at {where} Å]"
+    return text
 
 
 # --- the native extra ------------------------------------------------------------------------
@@ -213,7 +229,7 @@ def decode_native(data: bytes) -> dict[str, Any]:
 
 def read_native(path: str | os.PathLike) -> dict[str, Any] | None:
     """The ``areanet_native.bin`` arrays of a model file, None if it has none."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(check_model_file(path)) as archive:
         for name in archive.namelist():
             parts = name.split("/")
             if len(parts) == 3 and parts[1:] == ["extra", NATIVE_FILE]:
@@ -263,21 +279,64 @@ def reexport_model(source: str | os.PathLike, path: str | os.PathLike | None = N
     to files written before it existed): the same TorchScript module, state and metadata
     text, so its predictions are bit-identical. ``path`` defaults to ``source``."""
     extra = {METADATA_FILE: ""}
-    scripted = torch.jit.load(str(source), map_location="cpu", _extra_files=extra)
+    scripted = torch.jit.load(str(check_model_file(source)), map_location="cpu", _extra_files=extra)
     return save_scripted(scripted, path if path is not None else source, extra[METADATA_FILE])
+
+
+def check_model_file(path: str | os.PathLike) -> Path:
+    """``path`` if it is an intact TorchScript model file; ModelFileError naming it otherwise.
+
+    Intact: a zip archive whose every entry (weights, code, constants, metadata, the native
+    extra) passes its CRC-32 check, so that a damaged copy is refused before any number comes
+    from it (TorchScript itself does not check). A directory, a training checkpoint
+    (``torch.save``: no ``code/``) and a file that is no zip at all are told apart, with what
+    to do. Every Python loader of model files goes through here; the LAMMPS plugin does the
+    same check in its own zip reader (lammps_plugin/areanet_archive.cpp).
+    """
+    path = Path(path)
+    export_hint = "pass the model file that `areanet export` writes"
+    if path.is_dir():
+        raise ModelFileError(
+            f"{path} is a directory, not a model file: {export_hint} (a training run directory "
+            f"holds checkpoints: `areanet export {path / 'best.pt'} -o model.pt` makes one)")
+    if not path.exists():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            for name in names:  # read every entry: zipfile checks its CRC-32 at the end
+                try:
+                    with archive.open(name) as entry:
+                        while entry.read(1 << 20):
+                            pass
+                except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+                    raise ModelFileError(
+                        f"model file {path} is damaged: its zip entry {name} does not read back as "
+                        f"written ({err}): the file changed after `areanet export`; copy it again or "
+                        "export it again") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
+        raise ModelFileError(
+            f"{path} is not a readable model file ({err}): truncated, damaged, or not written by "
+            f"`areanet export`; {export_hint}") from None
+    if not any("/code/" in name for name in names):
+        if any(name.endswith("data.pkl") for name in names):
+            raise ModelFileError(
+                f"{path} is a training checkpoint (torch.save), not an exported model: export it "
+                f"with `areanet export {path} -o model.pt` and use that file (`areanet evaluate` "
+                "reads either)")
+        raise ModelFileError(f"{path} is a zip file but not a TorchScript model (no code/ entries); {export_hint}")
+    return path
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     extra = {METADATA_FILE: ""}
-    torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    torch.jit.load(str(check_model_file(path)), map_location="cpu", _extra_files=extra)
     return json.loads(extra[METADATA_FILE]) if extra[METADATA_FILE] else {}
 
 
 def load_model(path: str | os.PathLike) -> torch.jit.ScriptModule:
     """Load an exported model file, checking what every host relies on."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
+    path = check_model_file(path)
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as err:  # torch raises several types for a damaged archive

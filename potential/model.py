@@ -6,7 +6,7 @@ where f runs over the local frames of `element.py`. Forces are −∂E/∂R by a
 the frames (conservative, default); the paper's direct force head is available for the
 comparison study only and cannot drive MD.
 
-`forward` is the one TorchScript contract every host uses (DESIGN §5):
+`forward` is the one TorchScript contract every host uses (README, "The model file"):
     forward(edge_vec [E,3], edge_src [E], edge_spec [E], spec [n]) -> (atom_energy [n], dE_dedge [E,3])
 """
 

@@ -35,6 +35,49 @@ def species_indices(atoms: Atoms, species: list[str]) -> np.ndarray:
     return np.array([lookup[s] for s in symbols], dtype=np.int64)
 
 
+MIN_DISTANCE = 0.8  # Å: closer atoms overlap (the B-N bond is 1.45 Å); no model stands behind them
+
+
+def _vector(v) -> str:
+    return "[" + ", ".join(f"{float(x):g}" for x in v) + "]"
+
+
+def check_structure(atoms: Atoms) -> None:
+    """ValueError naming the cell vector or atom when a structure cannot be evaluated:
+    a non-finite cell vector, a zero (or dependent) cell vector along a periodic direction,
+    a non-finite position."""
+    cell = np.asarray(atoms.cell.array, dtype=np.float64)
+    for k, name in enumerate("abc"):
+        if not np.isfinite(cell[k]).all():
+            raise ValueError(f"areanet: cell vector {name} (atoms.cell[{k}]) is {_vector(cell[k])}: not finite")
+        if atoms.pbc[k] and not np.any(cell[k]):
+            raise ValueError(f"areanet: cell vector {name} (atoms.cell[{k}]) is zero, but the structure is "
+                             f"periodic along it (pbc[{k}] = True)")
+    periodic = cell[atoms.pbc]
+    if len(periodic) and np.linalg.matrix_rank(periodic) < len(periodic):
+        names = ", ".join(n for n, p in zip("abc", atoms.pbc) if p)
+        raise ValueError(f"areanet: the periodic cell vectors {names} are linearly dependent: the cell "
+                         "has no extent along one periodic direction")
+    bad = np.nonzero(~np.isfinite(atoms.positions).all(axis=1))[0]
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(f"areanet: atom {i} ({atoms[i].symbol}) has position {_vector(atoms.positions[i])}: "
+                         f"not finite (NaN or inf){f' ({len(bad)} atoms have such positions)' if len(bad) > 1 else ''}")
+
+
+def refuse_overlaps(atoms: Atoms, edges: "Edges") -> None:
+    """ValueError naming the closest pair when two atoms are closer than MIN_DISTANCE."""
+    if edges.vec.shape[0] == 0:
+        return
+    dist = torch.linalg.norm(edges.vec, dim=1)
+    k = int(torch.argmin(dist))
+    if float(dist[k]) < MIN_DISTANCE:
+        i, j = int(edges.src[k]), int(edges.dst[k])
+        raise ValueError(f"areanet: atoms {i} ({atoms[i].symbol}) and {j} ({atoms[j].symbol}) are "
+                         f"{float(dist[k]):.3g} Å apart (< {MIN_DISTANCE} Å): they overlap, and no model "
+                         "describes that (a blown-up MD, or a duplicated atom?)")
+
+
 SMALL_CELL_ATOMS = 128  # below this, all pairs × images beats ASE's cell list (measured: 60 atoms yes, 960 no)
 
 

@@ -1,0 +1,108 @@
+"""Issue 11 item 2: a damaged model file is refused, by name, by every host.
+
+A model file is a zip archive; TorchScript itself does not check the CRC-32 of the entries
+it reads, so flipped bytes inside a weight tensor used to give wrong numbers in the ASE
+calculator and in `pair_style areanet torchscript`. Every host now checks every entry
+before anything is used: the Python loaders (potential/export.py, check_model_file), the
+ASE calculator, and pair_style areanet's own zip reader on both of its paths. Here the
+shipped model is damaged in one place at a time -- inside a weight tensor, the compiled
+code (a deflated entry), the pickles, metadata.json, the native extra, and the central
+directory -- and each host must refuse each copy with a message naming it.
+"""
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from areanet.potential import AreaNetCalculator, ModelFileError, load_model, read_metadata
+from areanet.potential.export import read_native
+
+from conftest import hbn_sheet
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "models" / "hbn-extep.pt"
+
+# (label, entry name under the archive's root folder)
+DATA_SITES = [
+    ("weights", "data/11"),  # a [32, 36] weight matrix (9216 bytes)
+    ("code", "code/__torch__/areanet/potential/model.py"),  # deflated
+    ("pickle", "data.pkl"),
+    ("constants", "constants.pkl"),
+    ("metadata", "extra/metadata.json"),
+    ("native", "extra/areanet_native.bin"),
+]
+SITES = [label for label, _ in DATA_SITES] + ["directory-crc", "directory-name"]
+
+
+def damaged_copy(source: Path, site: str, folder: Path) -> Path:
+    """A copy of ``source`` with 64 bytes (fewer for small entries) inverted at ``site``."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        infos = {info.filename.split("/", 1)[1]: info for info in archive.infolist()}
+    if site.startswith("directory"):
+        info = infos["data/11"]
+        central = bytes(data).rfind(info.filename.encode()) - 46  # its central directory record
+        assert data[central:central + 4] == b"PK\x01\x02"
+        at = central + (16 if site == "directory-crc" else 46 + len(info.filename) - 1)
+        data[at] ^= 0x01  # one bit of the CRC, or of the entry name's last character
+    else:
+        info = infos[dict(DATA_SITES)[site]]
+        name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+        start = info.header_offset + 30 + name_len + extra_len
+        size = min(64, info.compress_size // 2)
+        begin = start + info.compress_size // 2 - size // 2
+        for k in range(begin, begin + size):
+            data[k] ^= 0xFF
+    path = folder / f"{site}-{source.name}"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("damaged")
+    return {site: damaged_copy(SOURCE, site, folder) for site in SITES}
+
+
+def test_shipped_models_are_intact():
+    for path in (ROOT / "models").glob("*.pt"):
+        load_model(path)
+    with zipfile.ZipFile(SOURCE) as archive:
+        assert archive.testzip() is None
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_python_hosts_refuse_a_damaged_file(damaged, site):
+    path = damaged[site]
+    for host in (load_model, AreaNetCalculator, read_metadata, read_native):
+        with pytest.raises(ModelFileError) as info:
+            host(path)
+        message = str(info.value)
+        assert str(path) in message, (host, message)
+        assert "is damaged" in message or "is not a readable model file" in message, (host, message)
+    expected = {"code": "Error -3 while decompressing data", "directory-name": "File name in directory"}
+    with pytest.raises(ModelFileError, match=rf"is damaged: its zip entry \S+ does not read back as written "
+                                             rf"\({expected.get(site, 'Bad CRC-32 for file')}.*\): the file changed "
+                                             r"after `areanet export`; copy it again or export it again"):
+        load_model(path)
+
+
+def test_the_weights_copy_would_give_wrong_numbers(damaged, tmp_path):
+    """The damage the check catches is real: read past the check, the energy changes."""
+    import torch
+
+    atoms = hbn_sheet(3, 2)
+    atoms.calc = AreaNetCalculator(torch.jit.load(str(damaged["weights"])))  # an already loaded module
+    wrong = atoms.get_potential_energy()
+    atoms.calc = AreaNetCalculator(SOURCE)
+    assert abs(wrong - atoms.get_potential_energy()) > 1e-3
+
+
+def test_a_copy_of_an_intact_file_loads(tmp_path):
+    copy = tmp_path / "copy.pt"
+    shutil.copyfile(SOURCE, copy)
+    atoms = hbn_sheet(3, 2)
+    atoms.calc = AreaNetCalculator(copy)
+    assert atoms.get_potential_energy() / len(atoms) == pytest.approx(-6.69, abs=0.01)
