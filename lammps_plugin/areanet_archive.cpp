@@ -4,12 +4,11 @@
 
 #include "areanet_archive.h"
 
-#include "areanet_native.h"
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <utility>
 
 using namespace areanet;
 
@@ -39,6 +38,226 @@ uint32_t crc32(const char *data, uint64_t n)
     c = table[(c ^ static_cast<unsigned char>(data[i])) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
+
+/* ----------------------------------------------------------------------
+   raw DEFLATE (RFC 1951), for the CRC check of the entries torch.jit.save
+   compresses (the code): stored, fixed and dynamic Huffman blocks.
+   Canonical Huffman codes are decoded one bit at a time (codes of equal
+   length are consecutive integers), which is plenty for a few kB of code.
+------------------------------------------------------------------------- */
+
+class Inflater {
+ public:
+  Inflater(const char *data, uint64_t size, uint64_t limit) :
+      in_(reinterpret_cast<const unsigned char *>(data)), size_(size), limit_(limit)
+  {
+  }
+
+  // the whole stream into `out`; false with the reason in `error`
+  bool run(std::string &out, std::string &error)
+  {
+    out.clear();
+    out_ = &out;
+    uint32_t last = 0, type = 0;
+    do {
+      if (!bits(1, last) || !bits(2, type)) return fail(error, "ends inside a block header");
+      bool ok = false;
+      if (type == 0) {
+        ok = stored(error);
+      } else if (type == 1) {
+        ok = fixed(error);
+      } else if (type == 2) {
+        ok = dynamic(error);
+      } else {
+        return fail(error, "has a block of the reserved type 3");
+      }
+      if (!ok) return false;
+    } while (!last);
+    return true;
+  }
+
+ private:
+  struct Huffman {
+    std::vector<int> count = std::vector<int>(16, 0);    // codes of each length
+    std::vector<int> symbol;                             // symbols in code order
+  };
+
+  const unsigned char *in_;
+  uint64_t size_, limit_, pos_ = 0;
+  uint32_t buffer_ = 0;
+  int nbits_ = 0;
+  std::string *out_ = nullptr;
+
+  static bool fail(std::string &error, const char *what)
+  {
+    error = std::string("its compressed data ") + what;
+    return false;
+  }
+
+  bool bits(int need, uint32_t &value)
+  {
+    while (nbits_ < need) {
+      if (pos_ >= size_) return false;
+      buffer_ |= static_cast<uint32_t>(in_[pos_++]) << nbits_;
+      nbits_ += 8;
+    }
+    value = buffer_ & ((1u << need) - 1u);
+    buffer_ >>= need;
+    nbits_ -= need;
+    return true;
+  }
+
+  // false if the lengths over-subscribe the code space (an incomplete code is allowed)
+  static bool build(Huffman &h, const int *lengths, int n)
+  {
+    h.count.assign(16, 0);
+    for (int k = 0; k < n; k++) h.count[lengths[k]]++;
+    h.count[0] = 0;
+    int left = 1;
+    for (int len = 1; len < 16; len++) {
+      left = 2 * left - h.count[len];
+      if (left < 0) return false;
+    }
+    std::vector<int> offset(16, 0);
+    for (int len = 1; len < 15; len++) offset[len + 1] = offset[len] + h.count[len];
+    h.symbol.assign(n, 0);
+    for (int k = 0; k < n; k++)
+      if (lengths[k] != 0) h.symbol[offset[lengths[k]]++] = k;
+    return true;
+  }
+
+  // the next symbol, or -1
+  int decode(const Huffman &h)
+  {
+    int code = 0, first = 0, index = 0;
+    for (int len = 1; len < 16; len++) {
+      uint32_t bit;
+      if (!bits(1, bit)) return -1;
+      code |= static_cast<int>(bit);
+      const int count = h.count[len];
+      if (code - first < count) return h.symbol[index + code - first];
+      index += count;
+      first = (first + count) << 1;
+      code <<= 1;
+    }
+    return -1;
+  }
+
+  bool stored(std::string &error)
+  {
+    buffer_ = 0;    // to the next byte boundary
+    nbits_ = 0;
+    if (size_ - pos_ < 4) return fail(error, "ends inside a stored block's length");
+    const uint64_t len = in_[pos_] | (in_[pos_ + 1] << 8);
+    const uint64_t nlen = in_[pos_ + 2] | (in_[pos_ + 3] << 8);
+    pos_ += 4;
+    if (len != (~nlen & 0xFFFF)) return fail(error, "has a stored block with a bad length");
+    if (size_ - pos_ < len) return fail(error, "ends inside a stored block");
+    if (out_->size() + len > limit_) return fail(error, "is longer than the entry's size");
+    out_->append(reinterpret_cast<const char *>(in_ + pos_), len);
+    pos_ += len;
+    return true;
+  }
+
+  bool fixed(std::string &error)
+  {
+    static const auto tables = [] {
+      std::vector<int> lengths(288 + 30);
+      for (int k = 0; k < 288; k++) lengths[k] = k < 144 ? 8 : k < 256 ? 9 : k < 280 ? 7 : 8;
+      for (int k = 0; k < 30; k++) lengths[288 + k] = 5;
+      std::pair<Huffman, Huffman> h;
+      build(h.first, lengths.data(), 288);
+      build(h.second, lengths.data() + 288, 30);
+      return h;
+    }();
+    return codes(tables.first, tables.second, error);
+  }
+
+  bool dynamic(std::string &error)
+  {
+    static const int order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    uint32_t nlit, ndist, ncode;
+    if (!bits(5, nlit) || !bits(5, ndist) || !bits(4, ncode))
+      return fail(error, "ends inside a dynamic block header");
+    nlit += 257;
+    ndist += 1;
+    ncode += 4;
+    if (nlit > 286 || ndist > 30) return fail(error, "declares too many codes");
+    int lengths[320] = {0};
+    for (uint32_t k = 0; k < ncode; k++) {
+      uint32_t len;
+      if (!bits(3, len)) return fail(error, "ends inside the code lengths");
+      lengths[order[k]] = static_cast<int>(len);
+    }
+    Huffman lencode, litcode, distcode;
+    if (!build(lencode, lengths, 19)) return fail(error, "has an invalid code-length code");
+    uint32_t k = 0;
+    while (k < nlit + ndist) {
+      const int symbol = decode(lencode);
+      if (symbol < 0) return fail(error, "has an invalid code length");
+      if (symbol < 16) {
+        lengths[k++] = symbol;
+        continue;
+      }
+      int repeat_value = 0;
+      uint32_t extra, repeat;
+      if (symbol == 16) {
+        if (k == 0) return fail(error, "repeats a code length before the first");
+        repeat_value = lengths[k - 1];
+        if (!bits(2, extra)) return fail(error, "ends inside the code lengths");
+        repeat = 3 + extra;
+      } else if (symbol == 17) {
+        if (!bits(3, extra)) return fail(error, "ends inside the code lengths");
+        repeat = 3 + extra;
+      } else {
+        if (!bits(7, extra)) return fail(error, "ends inside the code lengths");
+        repeat = 11 + extra;
+      }
+      if (k + repeat > nlit + ndist) return fail(error, "has too many code lengths");
+      while (repeat--) lengths[k++] = repeat_value;
+    }
+    if (lengths[256] == 0) return fail(error, "has no end-of-block code");
+    if (!build(litcode, lengths, nlit) || !build(distcode, lengths + nlit, ndist))
+      return fail(error, "has an over-subscribed Huffman code");
+    return codes(litcode, distcode, error);
+  }
+
+  bool codes(const Huffman &litcode, const Huffman &distcode, std::string &error)
+  {
+    static const int len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                     31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const int len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    static const int dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
+                                      33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
+                                      1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+    static const int dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+    std::string &out = *out_;
+    for (;;) {
+      int symbol = decode(litcode);
+      if (symbol < 0) return fail(error, "has an invalid literal/length code");
+      if (symbol == 256) return true;
+      if (symbol < 256) {
+        if (out.size() >= limit_) return fail(error, "is longer than the entry's size");
+        out.push_back(static_cast<char>(symbol));
+        continue;
+      }
+      symbol -= 257;
+      if (symbol >= 29) return fail(error, "has an invalid length symbol");
+      uint32_t extra;
+      if (!bits(len_extra[symbol], extra)) return fail(error, "ends inside a length");
+      const uint64_t len = len_base[symbol] + extra;
+      const int dsym = decode(distcode);
+      if (dsym < 0 || dsym >= 30) return fail(error, "has an invalid distance code");
+      if (!bits(dist_extra[dsym], extra)) return fail(error, "ends inside a distance");
+      const uint64_t dist = dist_base[dsym] + extra;
+      if (dist > out.size()) return fail(error, "refers back beyond its start");
+      if (out.size() + len > limit_) return fail(error, "is longer than the entry's size");
+      for (uint64_t k = 0; k < len; k++) out.push_back(out[out.size() - dist]);
+    }
+  }
+};
 
 constexpr uint32_t EOCD_SIGNATURE = 0x06054b50;
 constexpr uint32_t ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
@@ -163,13 +382,23 @@ const ZipArchive::Entry *ZipArchive::find(const std::string &path) const
 
 bool ZipArchive::read(const Entry &e, std::string &data, std::string &error) const
 {
-  const std::string &bytes = *bytes_;
-  const uint64_t size = bytes.size();
   if (e.method != 0) {
     error = "archive entry " + e.name + " is compressed (method " + std::to_string(e.method) +
-        "); torch.jit.save stores extra files uncompressed and this reader does not inflate";
+        "); torch.jit.save stores extra files uncompressed and this reader does not inflate them";
     return false;
   }
+  return contents(e, data, error);
+}
+
+/* ----------------------------------------------------------------------
+   the data of an entry, stored or deflated, checked against its local
+   header (signature, name) and its CRC-32
+------------------------------------------------------------------------- */
+
+bool ZipArchive::contents(const Entry &e, std::string &data, std::string &error) const
+{
+  const std::string &bytes = *bytes_;
+  const uint64_t size = bytes.size();
   if (e.header_offset > size || size - e.header_offset < 30 ||
       le(bytes, e.header_offset, 4) != LOCAL_SIGNATURE) {
     error = "truncated or corrupt: no local header for archive entry " + e.name;
@@ -179,17 +408,55 @@ bool ZipArchive::read(const Entry &e, std::string &data, std::string &error) con
     error = "archive entry " + e.name + " is encrypted";
     return false;
   }
-  const uint64_t start = e.header_offset + 30 + le(bytes, e.header_offset + 26, 2) +
+  const uint64_t name_len = le(bytes, e.header_offset + 26, 2);
+  if (size - e.header_offset - 30 < name_len ||
+      bytes.compare(e.header_offset + 30, name_len, e.name) != 0) {
+    error = "corrupt: archive entry " + e.name + " has another name in its local header";
+    return false;
+  }
+  const uint64_t start = e.header_offset + 30 + name_len +
       le(bytes, e.header_offset + 28, 2);    // name and extra field (torch's 64-byte alignment)
-  if (e.compressed_size != e.size || start > size || size - start < e.size) {
+  if (start > size || size - start < e.compressed_size) {
     error = "truncated: archive entry " + e.name + " extends beyond the end of the file";
     return false;
   }
-  if (crc32(bytes.data() + start, e.size) != e.crc32) {
+  if (e.method == 0) {
+    if (e.compressed_size != e.size) {
+      error = "corrupt: stored archive entry " + e.name + " has two different sizes";
+      return false;
+    }
+    data.assign(bytes, start, e.size);
+  } else if (e.method == 8) {
+    Inflater inflater(bytes.data() + start, e.compressed_size, e.size);
+    std::string why;
+    if (!inflater.run(data, why)) {
+      error = "corrupt: archive entry " + e.name + " does not decompress (" + why + ")";
+      return false;
+    }
+    if (data.size() != e.size) {
+      error = "corrupt: archive entry " + e.name + " decompresses to " +
+          std::to_string(data.size()) + " bytes, its directory says " + std::to_string(e.size);
+      return false;
+    }
+  } else {
+    error = "archive entry " + e.name + " uses compression method " + std::to_string(e.method) +
+        " (a model file holds stored and deflated entries only)";
+    return false;
+  }
+  if (crc32(data.data(), data.size()) != e.crc32) {
     error = "corrupt: archive entry " + e.name + " fails its CRC-32 check";
     return false;
   }
-  data.assign(bytes, start, e.size);
+  return true;
+}
+
+/* ---------------------------------------------------------------------- */
+
+bool ZipArchive::verify(std::string &error) const
+{
+  std::string data;
+  for (const auto &e : entries_)
+    if (!contents(e, data, error)) return false;
   return true;
 }
 

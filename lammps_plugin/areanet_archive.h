@@ -8,23 +8,24 @@
    cutoff, species, units) and everything NativeSpec holds, as named
    little-endian float64/int64/text arrays (format and list of arrays in
    potential/export.py).  ZipArchive finds it through the end-of-central-
-   directory record and the central directory; torch.jit.save stores extra
-   files uncompressed, so no inflater is needed (a compressed entry is
-   refused).  Plain C++17: no torch, no LAMMPS header.
+   directory record and the central directory.  Before anything is used,
+   verify() reads every entry and checks its CRC-32 (torch.jit.save deflates
+   the code entries; a small inflater reads them), so a damaged file is
+   refused on either path of the plugin.  torch.jit.save stores the extra
+   files uncompressed: a compressed areanet_native.bin is refused.  Plain
+   C++17: no torch, no LAMMPS header.
 ------------------------------------------------------------------------- */
 
 #ifndef AREANET_ARCHIVE_H
 #define AREANET_ARCHIVE_H
 
-#include "areanet_model.h"
+#include "areanet_spec.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace areanet {
-
-struct NativeSpec;
 
 // The entries of a zip archive held in memory.
 class ZipArchive {
@@ -49,7 +50,13 @@ class ZipArchive {
   // The contents of a stored entry, CRC-checked; false with the reason otherwise.
   bool read(const Entry &entry, std::string &data, std::string &error) const;
 
+  // Every entry (stored or deflated) read and CRC-checked: a damaged file is refused before
+  // anything in it is used.  False with the first damaged entry and why.
+  bool verify(std::string &error) const;
+
  private:
+  bool contents(const Entry &entry, std::string &data, std::string &error) const;
+
   const std::string *bytes_ = nullptr;
   std::vector<Entry> entries_;
 };

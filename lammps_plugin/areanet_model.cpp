@@ -6,8 +6,6 @@
 
 #include "areanet_model.h"
 
-#include "areanet_native.h"
-
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>

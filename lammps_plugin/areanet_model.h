@@ -23,33 +23,13 @@
 #ifndef AREANET_MODEL_H
 #define AREANET_MODEL_H
 
+#include "areanet_spec.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace areanet {
-
-struct NativeSpec;
-
-// The model file formats this plugin reads (attribute `format_version`): 1, and 2 = 1 plus
-// the long-range sheet Coulomb of a charged model (species_charges, charge_width; see
-// areanet_coulomb.h), which a host without that term must refuse.
-constexpr int FORMAT_VERSION = 1;
-constexpr int CHARGED_FORMAT_VERSION = 2;
-
-// What the model declares about itself (TorchScript attributes or the native extra, plus
-// the extra file metadata.json).
-struct ModelInfo {
-  int format_version = -1;
-  double cutoff = 0.0;                 // Angstrom
-  std::vector<std::string> species;    // model species index -> element name
-  std::string units;                   // LAMMPS unit style, "metal"
-  std::string metadata_json;           // extra file "metadata.json" ("" if absent)
-  // the long-range sheet Coulomb (attributes species_charges: List[float], charge_width:
-  // float; native arrays of the same names); empty / 0 = uncharged (files before the term)
-  std::vector<double> species_charges;    // e, per model species
-  double charge_width = 0.0;              // Angstrom
-};
 
 // A TorchScript model file, loaded by libtorch (created by TorchApi::create).
 class Model {
@@ -62,7 +42,7 @@ class Model {
   virtual bool load(const std::string &bytes, const std::string &source, std::string &error) = 0;
   virtual const ModelInfo &info() const = 0;
 
-  // Evaluate the contract of DESIGN.md section 5 on caller-owned float64/int64
+  // Evaluate the model contract (areanet_spec.h) on caller-owned float64/int64
   // buffers (wrapped, not copied):
   //   edge_vec  [nedges,3]  r_j - r_i
   //   edge_src  [nedges]    centre index i in [0, ncentres)

@@ -8,6 +8,7 @@
 
 #include "pair_areanet.h"
 
+#include "areanet_library.h"
 #include "lammps.h"
 
 using namespace LAMMPS_NS;
@@ -48,7 +49,7 @@ static Pair *areanet_creator(LAMMPS *lmp)
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
-  PairAreanet::plugin_directory();    // resolved now, before any `shell cd`
+  areanet::plugin_directory();    // resolved now, before any `shell cd`
 
   lammpsplugin_t plugin;
   plugin.version = AREANET_LAMMPS_VERSION;

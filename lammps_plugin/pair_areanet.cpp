@@ -7,8 +7,11 @@
 
 #include "areanet_archive.h"
 #include "areanet_coulomb.h"
+#include "areanet_elements.h"
+#include "areanet_library.h"
 #include "areanet_model.h"
 #include "areanet_native.h"
+#include "areanet_spec.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -18,6 +21,7 @@
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "output.h"
 #include "update.h"
 
 #include <algorithm>
@@ -25,7 +29,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <regex>
 
 using namespace LAMMPS_NS;
@@ -34,7 +37,8 @@ using namespace LAMMPS_NS;
 
 PairAreanet::PairAreanet(LAMMPS *lmp) :
     Pair(lmp), model(nullptr), native(nullptr), torchscript_only(false), single_precision(false),
-    torch_threads(1), cutoff(0.0), cutoffsq(0.0), charged(false)
+    check_masses(true), charges_noted(false), torch_threads(1), cutoff(0.0), cutoffsq(0.0),
+    charged(false)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -268,6 +272,15 @@ void PairAreanet::check_model_errors(bool ok, const std::string &message, int in
   report.resize(length);
   MPI_Bcast(&report[0], length, MPI_CHAR, first_failed, world);
   if (comm->nprocs > 1) report += fmt::format(" (on proc {})", first_failed);
+
+  // where the run stopped: the step, and the last step whose thermo output was written
+  const char *stage = update->whichflag == 2 ? "minimization iteration" : "timestep";
+  if (output->last_thermo >= 0 && output->last_thermo <= update->ntimestep)
+    report += fmt::format(" [{} {}; the last thermo output is of step {}]", stage,
+                          update->ntimestep, output->last_thermo);
+  else
+    report += fmt::format(" [{} {}, before any thermo output of this run]", stage,
+                          update->ntimestep);
   error->all(FLERR, report);
 }
 
@@ -319,6 +332,7 @@ void PairAreanet::settings(int narg, char **arg)
 {
   torchscript_only = false;
   single_precision = false;
+  check_masses = true;
   for (int iarg = 0; iarg < narg; iarg++) {
     if (strcmp(arg[iarg], "torchscript") == 0)
       torchscript_only = true;
@@ -326,11 +340,15 @@ void PairAreanet::settings(int narg, char **arg)
       single_precision = true;
     else if (strcmp(arg[iarg], "float64") == 0)
       single_precision = false;
-    else
+    else if (strcmp(arg[iarg], "check_masses") == 0) {
+      if (iarg + 1 >= narg)
+        error->all(FLERR, "Illegal pair_style areanet command: check_masses needs yes or no");
+      check_masses = utils::logical(FLERR, arg[++iarg], false, lmp) == 1;
+    } else
       error->all(FLERR,
                  "Illegal pair_style areanet command: unknown argument '{}'; it takes no arguments "
-                 "other than the keywords float32 and torchscript (the model file and the species "
-                 "go in pair_coeff * * model.pt B N)",
+                 "other than the keywords float32, torchscript and check_masses yes|no (the model "
+                 "file and the species go in pair_coeff * * model.pt B N)",
                  arg[iarg]);
   }
   if (torchscript_only && single_precision)
@@ -436,10 +454,13 @@ void PairAreanet::coeff(int narg, char **arg)
     for (int itype = 1; itype <= ntypes; itype++)
       mapping += fmt::format(" {}->{}", itype, info.species[type2species[itype]]);
     std::string torch = "model read from its areanet_native.bin, without libtorch";
-    if (!torch_reason.empty())
+    if (!torch_reason.empty()) {
+      std::string why;
+      const auto *api = areanet::torch_api(torch_reason, why);    // loaded by load_model
       torch = fmt::format("libtorch loaded ({}/{}), {} thread(s) per MPI rank, because {}",
-                          plugin_directory(), AREANET_TORCH_LIBRARY,
-                          torch_library()->get_num_threads(), torch_reason);
+                          areanet::plugin_directory(), AREANET_TORCH_LIBRARY,
+                          api ? api->get_num_threads() : 0, torch_reason);
+    }
     utils::logmesg(lmp,
                    "areanet: model {} (format {}, cutoff {} A, species{}, units {})\n"
                    "areanet: {}\n"
@@ -459,65 +480,6 @@ void PairAreanet::coeff(int narg, char **arg)
                      areanet::SheetCoulomb::ACCURACY);
     }
   }
-}
-
-/* ----------------------------------------------------------------------
-   the directory of this library (the name it was loaded by, made absolute
-   once, at `plugin load`, by areanet_plugin.cpp)
-------------------------------------------------------------------------- */
-
-std::string PairAreanet::plugin_directory()
-{
-  static const std::string directory = [] {
-    Dl_info dl;
-    if (!dladdr(reinterpret_cast<void *>(&PairAreanet::plugin_directory), &dl) || !dl.dli_fname)
-      return std::string();
-    std::string path = dl.dli_fname;
-    if (char *real = realpath(dl.dli_fname, nullptr)) {
-      path = real;
-      free(real);
-    }
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-  }();
-  return directory;
-}
-
-/* ----------------------------------------------------------------------
-   libareanet_torch.so, loaded on first need and kept for the life of the
-   process (libtorch is not made to be unloaded)
-------------------------------------------------------------------------- */
-
-const areanet::TorchApi *PairAreanet::torch_library()
-{
-  static const areanet::TorchApi *api = nullptr;
-  if (api) return api;
-
-  const std::string directory = plugin_directory();
-  if (directory.empty())
-    error->all(FLERR, "Pair areanet: cannot locate the plugin library (dladdr failed), so not "
-                      "{} either; it is needed because {}",
-               AREANET_TORCH_LIBRARY, torch_reason);
-  const std::string path = directory + "/" + AREANET_TORCH_LIBRARY;
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char *why = dlerror();
-    error->all(FLERR,
-               "Pair areanet: cannot load the TorchScript support library {}, needed because {}: "
-               "{} (rebuild the plugin with scripts/build_plugin.sh)",
-               path, torch_reason, why ? why : "unknown dlopen error");
-  }
-  using entry_t = const areanet::TorchApi *(*) ();
-  auto entry = reinterpret_cast<entry_t>(dlsym(handle, AREANET_TORCH_ENTRY));
-  const areanet::TorchApi *found = entry ? entry() : nullptr;
-  if (!found || found->interface_version != areanet::TORCH_INTERFACE_VERSION ||
-      found->cxx11_abi != areanet::CXX11_ABI)
-    error->all(FLERR,
-               "Pair areanet: {} does not match this plugin ({}); rebuild both with "
-               "scripts/build_plugin.sh",
-               path, found ? "another interface version or C++ ABI" : "no " AREANET_TORCH_ENTRY);
-  api = found;
-  return api;
 }
 
 /* ----------------------------------------------------------------------
@@ -566,6 +528,11 @@ void PairAreanet::load_model(const std::string &file)
                "Pair areanet: cannot read {} as a TorchScript model ({}); write it with "
                "`areanet export`",
                file, message);
+  if (!archive.verify(message))
+    error->all(FLERR,
+               "Pair areanet: model file {} is damaged: {} (the file changed after `areanet "
+               "export`; copy it again or export it again)",
+               file, message);
 
   if (torchscript_only) {
     torch_reason = "of pair_style areanet torchscript";
@@ -597,51 +564,17 @@ void PairAreanet::load_model(const std::string &file)
   // libtorch only when needed
 
   if (!native_spec) {
-    const auto *torch = torch_library();
+    const auto *torch = areanet::torch_api(torch_reason, message);
+    if (!torch) error->all(FLERR, "Pair areanet: {}", message);
     torch->set_num_threads(torch_threads);
     model.reset(torch->create());
     if (!model->load(bytes, file, message)) error->all(FLERR, "Pair areanet: {}", message);
     info = model->info();
   }
 
-  if (info.format_version != areanet::FORMAT_VERSION &&
-      info.format_version != areanet::CHARGED_FORMAT_VERSION)
-    error->all(FLERR,
-               "Pair areanet: model file {} has format version {}, this plugin reads format "
-               "version {} (and {}: a charged model); export the model again with a matching "
-               "`areanet export` or rebuild the plugin",
-               file, info.format_version, areanet::FORMAT_VERSION,
-               areanet::CHARGED_FORMAT_VERSION);
-  if (info.units != "metal")
-    error->all(FLERR,
-               "Pair areanet: model file {} declares units '{}', pair_style areanet supports "
-               "only 'metal' (eV, Angstrom)",
-               file, info.units);
-  if (!(info.cutoff > 0.0))
-    error->all(FLERR, "Pair areanet: model file {} declares an invalid cutoff {}", file,
-               info.cutoff);
-  if (info.species.empty())
-    error->all(FLERR, "Pair areanet: model file {} declares no species", file);
-
-  // a charged model: the long-range sheet Coulomb (any non-zero species charge)
-
-  charged = false;
-  for (double q : info.species_charges) {
-    if (!std::isfinite(q))
-      error->all(FLERR, "Pair areanet: model file {} declares a species charge {}", file, q);
-    if (q != 0.0) charged = true;
-  }
-  if (charged && !(std::isfinite(info.charge_width) && info.charge_width > 0.0))
-    error->all(FLERR,
-               "Pair areanet: model file {} is a charged model with an invalid charge width {} "
-               "(the Gaussian width of its long-range Coulomb term must be > 0 Angstrom)",
-               file, info.charge_width);
-  if (!charged && info.format_version == areanet::CHARGED_FORMAT_VERSION)
-    error->all(FLERR,
-               "Pair areanet: model file {} has format version {} (a charged model, with the "
-               "long-range sheet Coulomb term) but declares no species charges; export it "
-               "again with `areanet export`",
-               file, info.format_version);
+  message = areanet::check_model_info(info, file);
+  if (!message.empty()) error->all(FLERR, "Pair areanet: {}", message);
+  charged = areanet::is_charged(info);
 
   cutoff = info.cutoff;
   cutoffsq = cutoff * cutoff;
@@ -668,9 +601,87 @@ void PairAreanet::init_style()
                model_file, domain->xperiodic ? "p" : "non-periodic",
                domain->yperiodic ? "p" : "non-periodic");
 
+  if (check_masses) check_type_masses();
+  if (atom->q_flag) check_atom_charges();
+
   // full neighbour list of the local atoms, neighbours local or ghost
 
   neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+/* ----------------------------------------------------------------------
+   the species map of pair_coeff against the masses of the atom types
+   (masses are often set after pair_coeff, so this runs at init): the
+   element nearest in standard atomic weight must be the mapped species
+------------------------------------------------------------------------- */
+
+void PairAreanet::check_type_masses()
+{
+  if (!atom->mass) return;    // per-atom masses (rmass): no type masses to check
+  for (int itype = 1; itype <= atom->ntypes; itype++) {
+    if (!atom->mass_setflag[itype]) continue;    // LAMMPS itself stops on unset masses
+    const std::string &species = info.species[type2species[itype]];
+    const std::string why = areanet::mass_mismatch(species, atom->mass[itype]);
+    if (!why.empty())
+      error->all(FLERR,
+                 "Pair areanet: atom type {} is mapped to model species {} by pair_coeff, but its "
+                 "{}: the species of pair_coeff must follow the atom types in order. If the mass "
+                 "is deliberate (not an isotope of {}), use pair_style areanet check_masses no",
+                 itype, species, why, species);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   per-atom charges q are no input of the model: a charged model uses its
+   own species charges, so non-zero q that differ from them are refused;
+   the log says once that q is not used
+------------------------------------------------------------------------- */
+
+void PairAreanet::check_atom_charges()
+{
+  constexpr double tolerance = 1e-6;    // e
+  const double *q = atom->q;
+  const int *type = atom->type;
+  tagint first = MAXTAGINT;    // the lowest atom ID of this rank with a charge the model ignores
+  double first_values[2] = {0.0, 0.0};    // its q and type
+  bool nonzero = false;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (q[i] == 0.0) continue;
+    nonzero = true;
+    if (charged && std::fabs(q[i] - type2charge[type[i]]) > tolerance && atom->tag[i] < first) {
+      first = atom->tag[i];
+      first_values[0] = q[i];
+      first_values[1] = type[i];
+    }
+  }
+  int any_nonzero = nonzero ? 1 : 0, all_nonzero = 0;
+  tagint bad = MAXTAGINT;
+  MPI_Allreduce(&any_nonzero, &all_nonzero, 1, MPI_INT, MPI_MAX, world);
+  MPI_Allreduce(&first, &bad, 1, MPI_LMP_TAGINT, MPI_MIN, world);
+
+  std::string own;
+  for (size_t s = 0; s < info.species.size(); s++)
+    own += fmt::format(" {} {:+g}", info.species[s],
+                       info.species_charges.empty() ? 0.0 : info.species_charges[s]);
+  if (bad != MAXTAGINT) {
+    int mine = first == bad ? comm->me : comm->nprocs, owner = 0;
+    MPI_Allreduce(&mine, &owner, 1, MPI_INT, MPI_MIN, world);
+    MPI_Bcast(first_values, 2, MPI_DOUBLE, owner, world);
+    error->all(FLERR,
+               "Pair areanet: atom ID {} (type {}) has charge q = {:+g} e, but model {} is charged "
+               "and its long-range sheet Coulomb uses its own charges (e):{}; per-atom charges are "
+               "not used, so set them to 0 (or to the model's) to run with this model",
+               bad, static_cast<int>(first_values[1]), first_values[0], model_file, own);
+  }
+  if (all_nonzero && !charges_noted && comm->me == 0) {
+    if (charged)
+      utils::logmesg(lmp, "areanet: the atoms' charges q equal the model's species charges and are "
+                          "not read: the sheet Coulomb uses the model's (e):{}\n", own);
+    else
+      utils::logmesg(lmp, "areanet: the atoms' charges q are not used by pair_style areanet: "
+                          "model {} is a local model, without charges\n", model_file);
+  }
+  if (all_nonzero) charges_noted = true;
 }
 
 /* ----------------------------------------------------------------------

