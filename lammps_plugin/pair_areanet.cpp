@@ -292,6 +292,17 @@ std::string PairAreanet::describe_model_error(const std::string &message, int in
   std::string reason = message;
   if (utils::strmatch(reason, "^areanet: ")) reason = reason.substr(9);
 
+  // numbers as written: a scripted model prints the cutoff 3.6 as 3.6000000000000001
+  static const std::regex long_number(R"(\d+\.\d{9,})");
+  std::string tidy;
+  auto last = reason.cbegin();
+  for (std::sregex_iterator it(reason.cbegin(), reason.cend(), long_number), end; it != end; ++it) {
+    tidy.append(last, (*it)[0].first);
+    tidy += fmt::format("{:.10g}", std::strtod(it->str().c_str(), nullptr));
+    last = (*it)[0].second;
+  }
+  reason = tidy.append(last, reason.cend());
+
   static const std::regex centre_index(R"(centre index (\d+))");
   std::smatch m;
   if (std::regex_search(reason, m, centre_index)) {

@@ -2,7 +2,7 @@
 
 * ``plugin_library()``: builds ``pair_style areanet`` with scripts/build_plugin.sh once per
   session (a no-op when it is up to date) and returns the library path.
-* Model files obeying the TorchScript contract (DESIGN.md §5): the real ``AreaNet`` when
+* Model files obeying the TorchScript contract (README, "The model file"): the real ``AreaNet`` when
   ``areanet.potential`` can export one, and ``StandInModel``, a small smooth many-body
   potential that obeys the same contract exactly. The stand-in is what the attribute
   checks (format version, units) and the bootstrap tests use.

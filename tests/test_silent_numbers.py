@@ -312,15 +312,17 @@ run 50
     assert 2 < step < 50 and thermo == (step - 1) - (step - 1) % 2, error
 
 
-def test_lammps_error_at_setup_says_no_thermo_yet(plugin, lammps_dir):
+@pytest.mark.parametrize("pair_style", ["areanet", "areanet torchscript"])
+def test_lammps_error_at_setup_says_no_thermo_yet(plugin, lammps_dir, pair_style):
     from lammps_helpers import make_sheet, setup_commands
 
     sheet = make_sheet.hbn_sheet(3, 2)
     del sheet[5]
     data = lammps_dir / "vacancy.data"
     make_sheet.write_lammps_data(data, sheet)
-    error, _ = lammps_run(plugin, setup_commands(data, EXTEP) + "run 0\n")
+    error, _ = lammps_run(plugin, setup_commands(data, EXTEP, pair_style=pair_style) + "run 0\n")
     assert "[timestep 0, before any thermo output of this run]" in error, error
+    assert "within the 3.6 A cutoff" in error and "3.6000000000000001" not in error, error  # as written
 
 
 def charge_data(atomic_data: Path, path: Path) -> Path:
