@@ -150,3 +150,35 @@ def test_pair_style_reads_the_intact_file(plugin, sheet_data, pair_style):
     with LammpsSession(plugin) as session:
         session.commands(setup_commands(sheet_data, SOURCE, pair_style=pair_style) + "run 0\n")
         assert session.lmp.get_thermo("pe") / session.lmp.get_natoms() == pytest.approx(-6.69, abs=0.01)
+
+
+@pytest.mark.parametrize("level", [1, 9])
+def test_pair_style_inflates_every_deflated_entry(plugin, sheet_data, tmp_path, level):
+    """The plugin's own inflater (for the CRC check of deflated entries) on a file whose every
+    entry but the native extra is deflated: stored, fixed and dynamic Huffman blocks all
+    occur (float data barely compresses). It reads as the original; one flipped bit in a
+    deflated weight is refused."""
+    from lammps_helpers import LammpsSession, setup_commands
+
+    packed = tmp_path / f"deflated-{level}.pt"
+    with zipfile.ZipFile(SOURCE) as src, zipfile.ZipFile(packed, "w") as dst:
+        for info in src.infolist():
+            deflate = not info.filename.endswith("/extra/areanet_native.bin")
+            dst.writestr(info.filename, src.read(info), compress_type=zipfile.ZIP_DEFLATED if deflate
+                         else zipfile.ZIP_STORED, compresslevel=level if deflate else None)
+    energies = []
+    for model in (SOURCE, packed):
+        with LammpsSession(plugin) as session:
+            session.commands(setup_commands(sheet_data, model) + "run 0\n")
+            energies.append(session.lmp.get_thermo("pe"))
+    assert energies[1] == energies[0]
+
+    data = bytearray(packed.read_bytes())
+    with zipfile.ZipFile(packed) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith("/data/11"))
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_len + extra_len + info.compress_size // 2] ^= 0x10
+    broken = tmp_path / f"deflated-{level}-broken.pt"
+    broken.write_bytes(bytes(data))
+    message = lammps_refusal(plugin, sheet_data, broken, "areanet")
+    assert f"Pair areanet: model file {broken} is damaged: corrupt: archive entry {info.filename}" in message, message
