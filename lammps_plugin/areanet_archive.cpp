@@ -733,3 +733,55 @@ NativeExtra areanet::read_native_extra(const ZipArchive &archive, ModelInfo &inf
   }
   return NativeExtra::FOUND;
 }
+
+/* ----------------------------------------------------------------------
+   a model file's bytes: the archive, checked whole, then its native extra
+------------------------------------------------------------------------- */
+
+bool areanet::read_model_file(const std::string &bytes, const std::string &file,
+                              bool torchscript_only, ModelInfo &info,
+                              std::unique_ptr<NativeSpec> &spec, std::string &torch_reason,
+                              std::string &error)
+{
+  spec.reset();
+  torch_reason.clear();
+  ZipArchive archive;
+  std::string message;
+  if (!archive.open(bytes, message)) {
+    error = "cannot read " + file + " as a TorchScript model (" + message +
+        "); write it with `areanet export`";
+    return false;
+  }
+  if (!archive.verify(message)) {
+    error = "model file " + file + " is damaged: " + message +
+        " (the file changed after `areanet export`; copy it again or export it again)";
+    return false;
+  }
+  if (torchscript_only) {
+    torch_reason = "of pair_style areanet torchscript";
+    return true;
+  }
+  auto native = std::make_unique<NativeSpec>();
+  switch (read_native_extra(archive, info, *native, message)) {
+    case NativeExtra::FOUND:
+      message = native->check();
+      if (!message.empty()) {
+        error = "model file " + file + ": inconsistent " + NATIVE_FILE + ": " + message;
+        return false;
+      }
+      spec = std::move(native);
+      return true;
+    case NativeExtra::ABSENT:
+      torch_reason = "model file " + file + " has no " + NATIVE_FILE +
+          " (written before `areanet export` added it, or not an AreaNet model); export it "
+          "again to run without libtorch";
+      return true;
+    case NativeExtra::UNSUPPORTED:
+      torch_reason = "model file " + file + ": " + message;
+      return true;
+    case NativeExtra::INVALID:
+      break;
+  }
+  error = "model file " + file + ": cannot read its " + NATIVE_FILE + ": " + message;
+  return false;
+}

@@ -22,6 +22,7 @@
 #include "areanet_spec.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,16 @@ enum class NativeExtra {
 // and the native evaluator's tables (and info.metadata_json from extra/metadata.json).
 NativeExtra read_native_extra(const ZipArchive &archive, ModelInfo &info, NativeSpec &spec,
                               std::string &message);
+
+// What the bytes of a model file offer pair_style areanet, read without libtorch: the
+// archive is opened and every entry CRC-checked (a damaged file is refused whole); then,
+// unless `torchscript_only`, the declarations and native tables of its areanet_native.bin
+// (`spec` set, checked for consistency).  Without a usable extra (none, or another version)
+// `spec` stays null and `torch_reason` says why libtorch must read the file.  False, with the
+// message for the user (naming `file`), for a file that cannot be used at all.
+bool read_model_file(const std::string &bytes, const std::string &file, bool torchscript_only,
+                     ModelInfo &info, std::unique_ptr<NativeSpec> &spec, std::string &torch_reason,
+                     std::string &error);
 
 }    // namespace areanet
 

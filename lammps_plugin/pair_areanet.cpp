@@ -273,14 +273,15 @@ void PairAreanet::check_model_errors(bool ok, const std::string &message, int in
   MPI_Bcast(&report[0], length, MPI_CHAR, first_failed, world);
   if (comm->nprocs > 1) report += fmt::format(" (on proc {})", first_failed);
 
-  // where the run stopped: the step, and the last step whose thermo output was written
+  // where the run stopped: the step, and the last step whose thermo output was written (set
+  // by the run's set-up, which computes the forces first)
   const char *stage = update->whichflag == 2 ? "minimization iteration" : "timestep";
-  if (output->last_thermo >= 0 && output->last_thermo <= update->ntimestep)
+  if (update->setupflag)
+    report += fmt::format(" [{} {}, at the set-up of the run, before any thermo output of it]",
+                          stage, update->ntimestep);
+  else
     report += fmt::format(" [{} {}; the last thermo output is of step {}]", stage,
                           update->ntimestep, output->last_thermo);
-  else
-    report += fmt::format(" [{} {}, before any thermo output of this run]", stage,
-                          update->ntimestep);
   error->all(FLERR, report);
 }
 
@@ -530,47 +531,12 @@ void PairAreanet::load_model(const std::string &file)
   native_spec.reset();
   torch_reason.clear();
 
-  // the archive itself, without libtorch: every model file is a zip file
+  // the file itself, without libtorch: its archive checked whole, then its native extra
 
-  areanet::ZipArchive archive;
   std::string message;
-  if (!archive.open(bytes, message))
-    error->all(FLERR,
-               "Pair areanet: cannot read {} as a TorchScript model ({}); write it with "
-               "`areanet export`",
-               file, message);
-  if (!archive.verify(message))
-    error->all(FLERR,
-               "Pair areanet: model file {} is damaged: {} (the file changed after `areanet "
-               "export`; copy it again or export it again)",
-               file, message);
-
-  if (torchscript_only) {
-    torch_reason = "of pair_style areanet torchscript";
-  } else {
-    auto spec = std::make_unique<areanet::NativeSpec>();
-    switch (areanet::read_native_extra(archive, info, *spec, message)) {
-      case areanet::NativeExtra::FOUND:
-        message = spec->check();
-        if (!message.empty())
-          error->all(FLERR, "Pair areanet: model file {}: inconsistent {}: {}", file,
-                     areanet::NATIVE_FILE, message);
-        native_spec = std::move(spec);
-        break;
-      case areanet::NativeExtra::ABSENT:
-        torch_reason = fmt::format(
-            "model file {} has no {} (written before `areanet export` added it, or not an "
-            "AreaNet model); export it again to run without libtorch",
-            file, areanet::NATIVE_FILE);
-        break;
-      case areanet::NativeExtra::UNSUPPORTED:
-        torch_reason = fmt::format("model file {}: {}", file, message);
-        break;
-      case areanet::NativeExtra::INVALID:
-        error->all(FLERR, "Pair areanet: model file {}: cannot read its {}: {}", file,
-                   areanet::NATIVE_FILE, message);
-    }
-  }
+  if (!areanet::read_model_file(bytes, file, torchscript_only, info, native_spec, torch_reason,
+                                message))
+    error->all(FLERR, "Pair areanet: {}", message);
 
   // libtorch only when needed
 

@@ -321,7 +321,7 @@ def test_lammps_error_at_setup_says_no_thermo_yet(plugin, lammps_dir, pair_style
     data = lammps_dir / "vacancy.data"
     make_sheet.write_lammps_data(data, sheet)
     error, _ = lammps_run(plugin, setup_commands(data, EXTEP, pair_style=pair_style) + "run 0\n")
-    assert "[timestep 0, before any thermo output of this run]" in error, error
+    assert "[timestep 0, at the set-up of the run, before any thermo output of it]" in error, error
     assert "within the 3.6 A cutoff" in error and "3.6000000000000001" not in error, error  # as written
 
 
