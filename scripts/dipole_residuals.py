@@ -15,8 +15,8 @@ import ase.io
 import numpy as np
 
 from areanet.potential.calculator import AreaNetCalculator
-from areanet.training.generate import perfect_sheet
-from areanet.training.predict import load_any
+from areanet.training.data.sheets import perfect_sheet
+from areanet.training.fit.predict import load_any
 
 
 def main(model: str, data: str = "data/hbn_pbe_inplane.extxyz.gz") -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from areanet.training.generate import perfect_sheet
-from areanet.training.predict import predict
-from areanet.training.train import load_checkpoint, model_from_checkpoint
+from areanet.training.data.sheets import perfect_sheet
+from areanet.training.fit.predict import predict
+from areanet.training.fit.checkpoint import load_checkpoint, model_from_checkpoint
 
 OLD = Path(__file__).parent / "data" / "checkpoint_v0_1.pt"
 

@@ -8,8 +8,10 @@ import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from areanet.training.cli import UserError, main
-from areanet.training.data import (DataError, data_hash, read_structures, split_by_strength,
+from areanet.training.cli import main
+
+from areanet.training.errors import UserError
+from areanet.training.data.structures import (DataError, data_hash, read_structures, split_by_strength,
                                    split_random, strengths)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from areanet.training import cli
-from areanet.training.cli import UserError
-from areanet.training.evaluate import (
+from areanet.training.errors import UserError
+from areanet.training.scoring.evaluate import (
     evaluate_predictions,
     format_table,
     model_centers,
@@ -161,12 +161,12 @@ def test_cli_evaluate(tmp_path, monkeypatch, capsys):
     data = tmp_path / "test.extxyz"
     data.write_text("")
 
-    fake_data = types.ModuleType("areanet.training.data")
+    fake_data = types.ModuleType("areanet.training.data.structures")
     fake_data.read_structures = lambda paths: structures
-    fake_predict = types.ModuleType("areanet.training.predict")
+    fake_predict = types.ModuleType("areanet.training.fit.predict")
     fake_predict.predict = lambda path, structs: exact_plus(structs, de=0.016)
-    monkeypatch.setitem(sys.modules, "areanet.training.data", fake_data)
-    monkeypatch.setitem(sys.modules, "areanet.training.predict", fake_predict)
+    monkeypatch.setitem(sys.modules, "areanet.training.data.structures", fake_data)
+    monkeypatch.setitem(sys.modules, "areanet.training.fit.predict", fake_predict)
 
     out = tmp_path / "eval"
     rc = cli.main(["evaluate", str(model), str(data), "--out", str(out),

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from areanet.training.cli import main
-from areanet.training.generate import (EXTRAP_LEVELS, PAPER_LEVELS, STRAIN_LEVELS, STRAIN_MODES,
+from areanet.training.data.generate import (EXTRAP_LEVELS, PAPER_LEVELS, STRAIN_LEVELS, STRAIN_MODES,
                                        default_counts, frame_count, generate, level_counts,
                                        perfect_sheet)
 from areanet.training.lammps_env import import_lammps, potentials_dir
 from areanet.training.progress import progress
-from areanet.training.reference import LammpsReference, lammps_cell, relaxed_lattice_constant
+from areanet.training.data.reference import LammpsReference, lammps_cell, relaxed_lattice_constant
 
 INFO_KEYS = {"set", "perturb_strength_pct", "index", "reference"}
 
@@ -225,7 +225,7 @@ def test_same_seed_same_frames_other_seed_differs(paper_frames):
 
 
 def test_extep_lattice_constant_is_a_minimum(a_extep, extep):
-    assert a_extep == pytest.approx(2.504, abs=0.002)  # DESIGN §7: ExTeP a ≈ 2.505 Å
+    assert a_extep == pytest.approx(2.504, abs=0.002)  # ExTeP's h-BN minimum is a ≈ 2.505 Å
     e0 = extep.energy_of_lattice_constant(a_extep)
     assert extep.energy_of_lattice_constant(a_extep - 0.01) > e0
     assert extep.energy_of_lattice_constant(a_extep + 0.01) > e0

@@ -6,11 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from areanet.training.cli import UserError, main
-from areanet.training.generate import generate, perfect_sheet, write_frames
-from areanet.training.label import (KEY_HASH, KEY_INDEX, KEY_SECONDS, LabelSettings,
-                                    import_gpaw, label_file, read_labelled, structure_hash)
-from areanet.training.reference import LammpsReference
+from areanet.training.cli import main
+from areanet.training.errors import UserError
+from areanet.training.data.generate import generate, write_frames
+from areanet.training.data.sheets import perfect_sheet
+from areanet.training.data.label import KEY_HASH, KEY_INDEX, KEY_SECONDS, label_file, read_labelled, structure_hash
+from areanet.training.data.labellers import LabelSettings, import_gpaw
+from areanet.training.data.reference import LammpsReference
 
 EXTEP = LabelSettings(reference="extep")
 
@@ -111,7 +113,9 @@ def test_cli(unlabelled, tmp_path, capsys):
     assert main(args) == 0
     assert "labelled 21 structure(s)" in capsys.readouterr().out
     assert main(args) == 0
-    assert "21 of 21 were already done" in capsys.readouterr().out
+    resumed = capsys.readouterr().out
+    assert "21 of 21 were already done" in resumed
+    assert "nan" not in resumed and "per structure" not in resumed  # nothing was timed
     assert main(["data", "info", str(out)]) == 0  # the output is valid training data
     assert main(["data", "label", str(unlabelled), str(tmp_path / "x.txt"),
                  "--reference", "extep"]) == 2

@@ -1,4 +1,4 @@
-"""pair_style areanet in LAMMPS against the same model through ASE (DESIGN.md §5, issue 3).
+"""pair_style areanet in LAMMPS against the same model through ASE (issue 3).
 
 Energy, per-atom energy, forces and per-atom virial from LAMMPS must equal the model
 evaluated through ASE neighbour lists (and ``AreaNetCalculator``) to 1e-8 relative, on
@@ -229,8 +229,8 @@ def test_areanet_lammps_plugin_command(plugin, capsys, monkeypatch, tmp_path):
     """`areanet lammps-plugin` prints the library the tests load; a clear error when unbuilt."""
     import argparse
 
-    from areanet.training import plugin_cli
-    from areanet.training.cli import UserError
+    from areanet.training.cli import plugin as plugin_cli
+    from areanet.training.errors import UserError
 
     parser = argparse.ArgumentParser()
     plugin_cli.register(parser.add_subparsers())

@@ -1,10 +1,10 @@
-"""Each metric of areanet.training.metrics against values worked out by hand."""
+"""Each metric of areanet.training.scoring.metrics against values worked out by hand."""
 import math
 
 import numpy as np
 import pytest
 
-from areanet.training.metrics import (
+from areanet.training.scoring.metrics import (
     METRIC_KEYS,
     compute_metrics,
     metrics_by_species,

@@ -68,7 +68,7 @@ def test_invariances(order, dims):
 
 
 def test_three_dimensional_mirror_needs_both_normal_signs():
-    """DESIGN §3's 6 frames (one z sign) are not mirror-invariant in 3D; our 12 frames are."""
+    """6 frames per element (one sign of the normal) are not mirror-invariant in 3D; our 12 (both signs) are."""
     from areanet.potential import element
 
     model = random_model(dims=3)

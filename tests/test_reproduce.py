@@ -4,9 +4,11 @@ import time
 
 import pytest
 
-import areanet.training.reproduce as rep
-import areanet.training.train as train_module
-from areanet.training.cli import UserError, build_parser
+import areanet.training.evaluation.reproduce as rep
+from areanet.training.evaluation.reproduce.report import _num
+import areanet.training.fit.train as train_module
+from areanet.training.cli import build_parser
+from areanet.training.errors import UserError
 
 # quick mode made smaller still: 63 structures, 2 epochs, 1 cell per extrapolation level
 TINY = dict(quick=True, per_level=3, epochs=2, extrap_per_level=1)
@@ -49,9 +51,9 @@ def test_report_has_the_papers_tables_beside_ours(study):
             assert cells[3] == f"{rep.PAPER[species]['HO'][key]:.6f}"
             # ours: the test metrics of each run (one seed: the value itself); direct models
             # count their centre atoms, the conservative model that species' atoms
-            assert cells[2] == rep._num(summaries[f"lo-{species}"]["all"][key])
-            assert cells[4] == rep._num(summaries[f"ho-{species}"]["all"][key])
-            assert cells[5] == rep._num(summaries["ho-cons"][species][key])
+            assert cells[2] == _num(summaries[f"lo-{species}"]["all"][key])
+            assert cells[4] == _num(summaries[f"ho-{species}"]["all"][key])
+            assert cells[5] == _num(summaries["ho-cons"][species][key])
     assert "0.029873" in report and "0.457945" in report and "9.223182" in report
     assert "centre atoms" in report and "mean absolute error" in report  # the metric notes
     # direct models predict forces on their centre atoms only

@@ -8,9 +8,9 @@ import torch
 
 from areanet.potential import AreaNet, AreaNetCalculator, ModelConfig, export_model
 from areanet.training.cli import main
-from areanet.training.generate import perfect_sheet
-from areanet.training.sample import SampleSettings, min_distance, sample_snapshots
-from areanet.training.train import CHECKPOINT_KIND
+from areanet.training.data.sheets import perfect_sheet
+from areanet.training.sampling.sample import SampleSettings, min_distance, sample_snapshots
+from areanet.training.fit.checkpoint import CHECKPOINT_KIND
 
 from conftest import random_model
 
@@ -195,7 +195,7 @@ def test_errors_are_one_line(case, extra, needle, tmp_path, capsys, other_specie
 
 
 def test_atoms_too_close_stop_the_run(tmp_path, capsys, monkeypatch):
-    import areanet.training.sample as sample
+    import areanet.training.sampling.sample as sample
 
     monkeypatch.setattr(sample, "MIN_DISTANCE", 1.5)  # above the 1.45 Å bond: trips at once
     out = tmp_path / "cand.extxyz"

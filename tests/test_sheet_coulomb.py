@@ -9,8 +9,8 @@ from ase import Atoms
 from areanet.potential import AreaNet, AreaNetCalculator, ModelConfig, export_model
 from areanet.potential.export import ModelFileError, load_model, native_arrays
 from areanet.potential.sheet_coulomb import COULOMB, model_charges, sheet_coulomb
-from areanet.training.cli import UserError
-from areanet.training.config import TrainConfig
+from areanet.training.errors import UserError
+from areanet.training.fit.config import TrainConfig
 
 from conftest import hbn_sheet, random_model
 
@@ -160,8 +160,8 @@ def test_calculator_adds_the_term_to_the_local_model(tmp_path):
 
 
 def test_training_learns_the_labels_minus_the_term_and_predictions_add_it_back(tmp_path):
-    from areanet.training.dataset import structure_elements
-    from areanet.training.predict import predict
+    from areanet.training.fit.dataset import structure_elements
+    from areanet.training.fit.predict import predict
 
     charged, local = charged_pair()
     atoms = rippled_sheet(seed=6)

@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from areanet.training.cli import UserError, main
-from areanet.training.config import TrainConfig
-from areanet.training.generate import generate, write_frames
-from areanet.training.train import load_checkpoint, train
+from areanet.training.cli import main
+
+from areanet.training.errors import UserError
+from areanet.training.fit.config import TrainConfig
+from areanet.training.data.generate import generate, write_frames
+from areanet.training.fit.checkpoint import load_checkpoint
+from areanet.training.fit.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +45,7 @@ def test_short_training_learns_forces(extep_data, tmp_path):
 
 
 def test_resume_continues_exactly(extep_data, tmp_path, monkeypatch):
-    import areanet.training.train as train_module
+    import areanet.training.fit.train as train_module
 
     straight = tmp_path / "straight"
     train(config(extep_data), straight, quiet=True)
@@ -124,7 +127,7 @@ def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data
     from ase.io import read
 
     from areanet.potential.model import AreaNet
-    from areanet.training.dataset import attach_geometry, collate, fit_statistics, predict_batch, prepare
+    from areanet.training.fit.dataset import attach_geometry, collate, fit_statistics, predict_batch, prepare
 
     torch.manual_seed(5)
     structures = read(REPO / "data" / "hbn_pbe_3d.extxyz.gz", ":4")  # out-of-plane motion too
@@ -166,7 +169,7 @@ def test_training_forces_and_their_parameter_gradients_equal_autograd(extep_data
 
 
 def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path):
-    from areanet.training.train import model_from_checkpoint
+    from areanet.training.fit.checkpoint import model_from_checkpoint
 
     run = tmp_path / "f32"
     summary64 = train(config(extep_data, epochs=3), tmp_path / "f64", quiet=True)
@@ -182,7 +185,7 @@ def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path)
     # the same weights in float32 and float64 arithmetic agree to float32 precision
     from ase.io import read
 
-    from areanet.training.dataset import collate, predict_batch, prepare
+    from areanet.training.fit.dataset import collate, predict_batch, prepare
 
     batch = collate(prepare(model, read(extep_data, ":4")))
     e64, f64_, _ = predict_batch(model, batch)
@@ -195,7 +198,7 @@ def test_float32_training_saves_float64_models_and_resumes(extep_data, tmp_path)
 
 
 def test_train_only_data_joins_training_and_keeps_the_other_splits(extep_data, tmp_path):
-    from areanet.training.validate import test_structures
+    from areanet.training.evaluation.validate.accuracy import test_structures
 
     extra = tmp_path / "extra.extxyz"
     write_frames(generate("3d", "extep", per_level=1, seed=5, show_progress=False)[:4], extra)

@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from areanet.training.cli import main
-from areanet.training.validate import (DEFAULT_DFT_REFERENCE, MASSES, dft_summary, first_peak,
-                                       fit_eos, gamma_force_constants, optical_frequency_cm1,
-                                       phonon_displacement, rdf_2d, rect_cell)
+from areanet.training.data.reference import MASSES
+from areanet.training.evaluation.validate.dft import dft_summary
+from areanet.training.evaluation.validate.physics import (first_peak, fit_eos, gamma_force_constants,
+                                                          optical_frequency_cm1, phonon_displacement, rdf_2d,
+                                                          rect_cell)
+from areanet.training.paths import DEFAULT_DFT_REFERENCE
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -70,7 +73,7 @@ def test_gamma_frequencies_from_synthetic_forces():
 
 
 def test_rdf_of_the_perfect_sheet():
-    from areanet.training.generate import perfect_sheet
+    from areanet.training.data.sheets import perfect_sheet
 
     a = 2.52
     atoms = perfect_sheet(a, nx=6, ny=4)
@@ -102,8 +105,8 @@ def test_shipped_dft_reference_matches_the_data_readme():
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     """A few epochs on the 3D PBE data: rough, but a sheet with an energy minimum."""
-    from areanet.training.config import TrainConfig
-    from areanet.training.train import train
+    from areanet.training.fit.config import TrainConfig
+    from areanet.training.fit.train import train
 
     run = tmp_path_factory.mktemp("validate") / "run"
     cfg = TrainConfig.from_dict(dict(data=[str(DATA / "hbn_pbe_3d.extxyz.gz")], epochs=6,
@@ -115,7 +118,7 @@ def small_model(tmp_path_factory):
 
 
 def test_test_split_from_checkpoint_and_from_exported_model_agree(small_model):
-    from areanet.training.validate import test_structures
+    from areanet.training.evaluation.validate.accuracy import test_structures
 
     checkpoint, model = small_model
     a, how_a = test_structures(checkpoint)
@@ -128,8 +131,8 @@ def test_test_split_from_checkpoint_and_from_exported_model_agree(small_model):
 
 @pytest.mark.slow
 def test_validate_quick_writes_the_report(small_model, tmp_path):
-    from areanet.training.data import read_structures
-    from areanet.training.generate import write_frames
+    from areanet.training.data.structures import read_structures
+    from areanet.training.data.generate import write_frames
 
     _, model = small_model
     test_file = tmp_path / "test.extxyz"
@@ -200,7 +203,7 @@ def test_symmetry_function_network_is_invariant_conservative_and_scriptable(shee
 
 @pytest.mark.slow
 def test_comparison_study_runs_every_variant(small_model, tmp_path):
-    from areanet.training.validate import COMPARISON, format_comparison, run_comparison
+    from areanet.training.evaluation.validate.comparison import COMPARISON, format_comparison, run_comparison
 
     _, model = small_model
     rows = run_comparison(model, tmp_path / "runs", epochs=1, log=lambda *a: None)

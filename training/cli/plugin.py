@@ -13,48 +13,15 @@ two together when copying the plugin elsewhere.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-from .cli import UserError
+from ..errors import UserError
+from ..lammps_env import build_plugin, build_script, plugin_path, TORCH_LIBRARY_NAME
 
-LIBRARY_NAME = "areanetplugin.so"
-TORCH_LIBRARY_NAME = "libareanet_torch.so"  # the TorchScript side, next to the plugin
-
-
-def repository_root() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
-def build_script() -> Path:
-    return repository_root() / "scripts" / "build_plugin.sh"
-
-
-def plugin_path() -> Path:
-    """Where scripts/build_plugin.sh puts the library (it may not exist yet)."""
-    build_dir = os.environ.get("AREANET_BUILD_DIR")
-    base = Path(build_dir) if build_dir else repository_root() / "build" / "lammps_plugin"
-    return (base / LIBRARY_NAME).resolve()
-
-
-def build(check: bool = False) -> Path:
-    """Run scripts/build_plugin.sh (its progress goes to stderr); the library's path."""
-    script = build_script()
-    if not script.is_file():
-        raise UserError(f"{script} not found: the plugin is built from a checkout of the areanet repository")
-    env = dict(os.environ)
-    env.setdefault("AREANET_VENV", sys.prefix)
-    cmd = ["bash", str(script)] + (["--check"] if check else [])
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    if proc.returncode != 0:
-        raise UserError(f"building the LAMMPS plugin failed ({' '.join(cmd)} exited with {proc.returncode})")
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def run(args: argparse.Namespace) -> int:
-    path = build(check=args.check) if (args.build or args.check) else plugin_path()
+    path = build_plugin(check=args.check) if (args.build or args.check) else plugin_path()
     if not path.is_file():
         raise UserError(
             f"the LAMMPS plugin is not built ({path} does not exist); build it with "

@@ -1,4 +1,4 @@
-"""Perturbed h-BN training structures, the report's protocol and a 3D one (DESIGN.md §7).
+"""Perturbed h-BN training structures, the report's protocol, a 3D one and a strained one.
 
 The structure: a 60-atom monolayer cell, 5 × 3 rectangular 4-atom cells (a × √3 a, atoms
 B (0, 0), N (0, b), B (a/2, 3b/2), N (a/2, 5b/2) with bond b = a/√3), cell height 12 Å, atoms
@@ -39,6 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import progress
+from .sheets import perfect_sheet
+from .reference import LammpsReference, relaxed_lattice_constant
+
 PAPER_LEVELS = tuple(round(1.0 + 0.2 * i, 1) for i in range(21))  # %, 1.0 ... 5.0
 EXTRAP_LEVELS = (0.0, 0.5, 5.5, 6.0, 6.5, 7.0, 7.5)  # %
 PAPER_TOTAL = 4450
@@ -47,27 +51,8 @@ STRAIN_MAX = 0.01  # |εxx|, |εyy|, |εxy| of the 3d protocol
 STRAIN_MODES = ("biaxial", "zigzag", "armchair", "shear", "mixed")
 STRAIN_LEVELS = (-10.0, -8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0, 10.0)  # ε in % (strain protocol)
 STRAIN_PER_BIN = 4  # default frames per (mode, ε) bin: 200 in all
-CELL_HEIGHT = 12.0  # Å
-SHEET_Z = 6.0  # Å
 PROTOCOLS = {"paper": "inplane", "3d": "3d", "strain": "strain"}
 _SET_CODES = {"inplane": 0, "3d": 1, "extrap-inplane": 2, "extrap-3d": 3, "strain": 4}
-
-
-def perfect_sheet(a: float, nx: int = 5, ny: int = 3, height: float = CELL_HEIGHT,
-                  z: float = SHEET_Z):
-    """The perfect h-BN monolayer of ``nx × ny`` rectangular 4-atom cells (4·nx·ny atoms)."""
-    from ase import Atoms
-
-    b = a / math.sqrt(3.0)
-    motif = [("B", 0.0, 0.0), ("N", 0.0, b), ("B", a / 2, 1.5 * b), ("N", a / 2, 2.5 * b)]
-    symbols, positions = [], []
-    for i in range(nx):
-        for j in range(ny):
-            for s, x, y in motif:
-                symbols.append(s)
-                positions.append((x + i * a, y + j * 3.0 * b, z))
-    cell = [[nx * a, 0.0, 0.0], [0.0, ny * 3.0 * b, 0.0], [0.0, 0.0, height]]
-    return Atoms(symbols, positions=positions, cell=cell, pbc=True)
 
 
 def default_counts(n_levels: int = len(PAPER_LEVELS), total: int = PAPER_TOTAL) -> list[int]:
@@ -156,9 +141,6 @@ def generate(protocol: str = "paper", reference: str = "extep", per_level: int |
     level) and ``reference``, and a SinglePointCalculator with energy and forces.
     """
     from ase.calculators.singlepoint import SinglePointCalculator
-
-    from .progress import progress
-    from .reference import LammpsReference, relaxed_lattice_constant
 
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")

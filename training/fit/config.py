@@ -12,7 +12,7 @@ from typing import Any
 
 from areanet.potential.config import ModelConfig
 
-from .cli import UserError
+from ..errors import UserError
 
 
 @dataclass

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from areanet.potential.export import MODEL_ERRORS, model_error_message
+from areanet.potential.element import frame_axes
+from areanet.potential.export import model_error_message, MODEL_ERRORS
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges
 from areanet.potential.sheet_coulomb import structure_coulomb
 
-from .cli import UserError
+from ..errors import UserError
+from ..progress import progress
 
 
 @dataclass
@@ -94,7 +96,6 @@ def structure_elements(model: AreaNet, atoms, label: str) -> Elements:
 
 
 def prepare(model: AreaNet, structures, labels: list[str] | None = None, progress_desc: str = "") -> list[Elements]:
-    from .progress import progress
 
     labels = labels or [f"structure {k}" for k in range(len(structures))]
     items = zip(structures, labels)
@@ -147,8 +148,6 @@ def attach_geometry(model: AreaNet, items: list[Elements], chunk: int = 20000) -
     if not has_frame_features(model):
         raise ValueError(f"{type(model).__name__} has its own features: no frame geometry to precompute")
     from torch.func import jacrev, vmap
-
-    from areanet.potential.element import frame_axes
 
     def axes_of(first: torch.Tensor) -> torch.Tensor:  # [3, 3] -> [21]
         x_axis, y_axis, normal = frame_axes(first[None])

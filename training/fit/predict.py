@@ -1,18 +1,19 @@
 """Predictions of a checkpoint or an exported model for a list of structures."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from areanet.potential.export import MODEL_ERRORS, ModelFileError, load_model, model_error_message
+from areanet.potential.export import load_model, model_error_message, MODEL_ERRORS, ModelFileError
 from areanet.potential.model import AreaNet
 from areanet.potential.neighbors import build_edges, edge_forces
 from areanet.potential.sheet_coulomb import structure_coulomb
 
-from .cli import UserError
+from ..errors import UserError
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .dataset import collate, predict_batch, prepare
 
 
 def load_any(model) -> torch.nn.Module:
@@ -32,8 +33,6 @@ def load_any(model) -> torch.nn.Module:
                 return load_model(path)
             except ModelFileError as err:
                 raise UserError(str(err)) from None
-    from .train import load_checkpoint, model_from_checkpoint
-
     return model_from_checkpoint(load_checkpoint(path))
 
 
@@ -73,7 +72,6 @@ def _with_coulomb(net, atoms, k: int, energy: float, forces: np.ndarray) -> tupl
 
 
 def _predict_direct(net: AreaNet, structures, chunk: int):
-    from .dataset import collate, predict_batch, prepare
 
     out = []
     for start in range(0, len(structures), chunk):

@@ -1,4 +1,4 @@
-"""`areanet train CONFIG.toml [--set key=value ...] --out RUN_DIR [--resume]`.
+"""The training loop behind `areanet train`.
 
 Adam with a cosine learning-rate schedule; loss = energy_weight·(ΔE/atom in meV)² +
 force_weight·(ΔF in eV/Å)², averaged over structures and force components. Every epoch
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,43 +21,15 @@ import torch
 
 from areanet.potential.model import AreaNet
 
-from .cli import UserError
+from ..data.structures import data_hash, read_structures, split_by_strength, split_random
+from ..scoring.evaluate import evaluate_predictions, format_table
+from ..errors import UserError
+from ..progress import progress
+from .checkpoint import CHECKPOINT_KIND, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .dataset import (Elements, attach_geometry, collate, fit_statistics, has_frame_features, predict_batch,
+from .dataset import (attach_geometry, collate, Elements, fit_statistics, has_frame_features, predict_batch,
                       prepare)
-
-CHECKPOINT_KIND = "areanet-checkpoint"
-
-
-# --- checkpoints ----------------------------------------------------------------------------
-
-
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # an interruption never leaves a half-written checkpoint
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such checkpoint")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise UserError(f"{path}: not a readable checkpoint ({err.__class__.__name__})") from None
-    if not isinstance(payload, dict) or payload.get("kind") != CHECKPOINT_KIND:
-        raise UserError(f"{path}: not an areanet training checkpoint (best.pt / last.pt of `areanet train`)")
-    return payload
-
-
-def model_from_checkpoint(payload: dict[str, Any]) -> AreaNet:
-    from areanet.potential.config import ModelConfig
-
-    model = AreaNet(ModelConfig.from_dict(payload["model_config"]))
-    model.load_state_dict(payload["state_dict"])
-    return model
-
+from .predict import predict
 
 # --- the loop -------------------------------------------------------------------------------
 
@@ -98,7 +69,6 @@ def evaluate_split(model: AreaNet, items: list[Elements], cfg: TrainConfig, devi
 
 
 def split_indices(structures, cfg: TrainConfig) -> dict[str, np.ndarray]:
-    from .data import split_by_strength, split_random
 
     if cfg.split == "random":
         train, val, test = split_random(len(structures), cfg.split_fractions, cfg.seed)
@@ -112,7 +82,6 @@ def split_indices(structures, cfg: TrainConfig) -> dict[str, np.ndarray]:
 def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
     """All structures (`data`, then `train_only_data`) and the split: `data` is split by
     split_indices, the `train_only_data` frames join the training split."""
-    from .data import read_structures
 
     structures = read_structures(cfg.data, species=["B", "N"])
     splits = split_indices(structures, cfg)
@@ -125,8 +94,6 @@ def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Train a model; returns the final summary (also written to RUN_DIR/summary.json)."""
-    from .data import data_hash, read_structures
-    from .progress import progress
 
     cfg.check()
     out = Path(out)
@@ -232,8 +199,6 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
 
 def test_best(best_path: Path, structures, test_idx, out_dir: Path, quiet: bool) -> dict[str, Any]:
     """Evaluate best.pt on the test split with the paper's metrics and store them in it."""
-    from .evaluate import evaluate_predictions, format_table
-    from .predict import predict
 
     payload = load_checkpoint(best_path)
     test = [structures[k] for k in test_idx]
@@ -244,25 +209,3 @@ def test_best(best_path: Path, structures, test_idx, out_dir: Path, quiet: bool)
     payload["test_metrics"] = {k: result[k] for k in ("all", "B", "N") if k in result}
     save_checkpoint(best_path, payload)
     return payload["test_metrics"]
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="fit a model to energies and forces",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("config", nargs="?", help="TOML file with TrainConfig keys (optional with --set)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set epochs=50 --set data='[\"a.xyz\"]'")
-    p.add_argument("--out", required=True, help="run directory (checkpoints, config, history)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=run)
-
-
-def run(args) -> int:
-    cfg = TrainConfig.load(args.config, args.set)
-    summary = train(cfg, args.out, resume=args.resume, quiet=args.quiet)
-    print(f"best checkpoint: {Path(args.out) / 'best.pt'}  ({summary['train_seconds']:.0f} s)")
-    return 0

@@ -27,11 +27,18 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence, TYPE_CHECKING
 
 import numpy as np
 
-from .cli import UserError
+from areanet.potential.calculator import AreaNetCalculator
+from areanet.potential.export import model_error_message, MODEL_ERRORS
+
+from ..data.generate import write_frames
+from ..data.sheets import perfect_sheet
+from ..fit.predict import load_any, predict
+from ..errors import UserError
+from ..progress import progress
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -129,7 +136,6 @@ def check_count(models: Sequence) -> None:
 
 def load_ensemble(models: Sequence[str | os.PathLike]) -> list:
     """Load every model (checkpoint or TorchScript file), checking they can form an ensemble."""
-    from .predict import load_any
 
     check_count(models)
     nets = []
@@ -157,7 +163,6 @@ def load_ensemble(models: Sequence[str | os.PathLike]) -> list:
 def model_forces(net, atoms) -> np.ndarray:
     """Forces [n, 3] (eV/Å) of one model, as every host computes them (with the long-range
     term of a charged model)."""
-    from .predict import predict
 
     return predict(net, [atoms])[0][1]
 
@@ -208,12 +213,6 @@ def run_md(nets: list, names: Sequence[str], temperature: float, settings: Sampl
         from ase.md.velocitydistribution import thermalize_momenta
     except ImportError:
         from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
-
-    from areanet.potential.calculator import AreaNetCalculator
-    from areanet.potential.export import MODEL_ERRORS, model_error_message
-
-    from .generate import perfect_sheet
-    from .progress import progress
 
     model_errors = (ValueError, *MODEL_ERRORS)  # a model's refusal; ValueError: unknown species
     where = f"MD at {temperature:g} K"
@@ -326,7 +325,6 @@ def format_summary(snapshots: Sequence[Snapshot], selected: Sequence[Snapshot],
 def run(models: Sequence[str | os.PathLike], out: str | os.PathLike,
         settings: SampleSettings, show_progress: bool = True, nets: list | None = None) -> dict:
     """Sample, select and write; returns a summary (the printed table under ``table``)."""
-    from .generate import write_frames
 
     t0 = time.perf_counter()
     snapshots = sample_snapshots(models, settings, show_progress, nets)

@@ -11,8 +11,8 @@ flat layout, the same one the data and prediction code produce:
   direct-force model predicts forces on its centre atoms only; the paper's tables count
   "force on centre atom" of one species). Energy metrics never depend on it.
 
-Definitions (DESIGN §8; Δ = prediction − reference)
-----------------------------------------------------
+Definitions (Δ = prediction − reference)
+----------------------------------------
 ``energy_rmse_ev``            sqrt(mean ΔE²) over structures, eV.
 ``energy_per_atom_rmse_mev``  sqrt(mean (ΔE/n)²) · 1000, meV/atom. (0.06 eV on a 60-atom cell
                               is 1 meV/atom; the paper's 0.029873 eV ↔ 0.497883 meV.)

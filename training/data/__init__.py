@@ -1,0 +1,8 @@
+"""Stage 1, data: everything about structures before a model exists.
+
+Reading, checking, splitting and fingerprinting structure files (``structures``); the
+perfect sheet (``sheets``) and the protocols that perturb and strain it (``generate``); the
+reference labellers: the classical potentials through LAMMPS (``reference``), GPAW and the
+common interface (``labellers``), and resumable, parallel labelling of a file (``label``).
+May import the shared modules of areanet.training only.
+"""
