@@ -35,3 +35,8 @@ fi
 say "building the LAMMPS plugin"
 bash scripts/build_plugin.sh >/dev/null
 say "ready: $(.venv/bin/areanet lammps-plugin)"
+# --mliap: also a LAMMPS with ML-IAP + PYTHON for `pair_style mliap unified` (built once per
+# machine into ~/.cache/areanet, ~46 min on 2 busy cores; README, "ML-IAP unified")
+if [[ "${1:-}" == "--mliap" ]]; then
+  bash scripts/build_mliap_lammps.sh
+fi

