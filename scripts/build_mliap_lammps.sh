@@ -91,8 +91,9 @@ if [[ -f "$STAMP" ]]; then
 else
   command -v cmake >/dev/null || die "cmake not found: apt-get install -y cmake"
   command -v apt-get >/dev/null || die "apt-get not found: this script fetches Debian's LAMMPS source through apt"
-  [[ -f "/usr/include/python$PYVER/Python.h" ]] \
-    || die "no Python $PYVER headers (/usr/include/python$PYVER/Python.h): apt-get install -y python$PYVER-dev"
+  PYINCLUDE="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+  [[ -f "$PYINCLUDE/Python.h" ]] \
+    || die "no headers of the venv's Python $PYVER ($PYINCLUDE/Python.h): apt-get install -y python$PYVER-dev"
   mkdir -p "$WORK"
 
   # 1. source: Debian's package through apt, with a private source list and state in the cache.
@@ -103,8 +104,8 @@ else
   echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $SRC_SUITE main" \
     > "$APT/sources.list"
   APT_OPTS=(-o "Dir::Etc::sourcelist=$APT/sources.list" -o "Dir::Etc::sourceparts=$APT/sources.list.d"
-            -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o Debug::NoLocking=1
-            -o APT::Sandbox::User=root)
+            -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o Debug::NoLocking=1)
+  (( EUID == 0 )) && APT_OPTS+=(-o APT::Sandbox::User=root)   # _apt cannot write into the cache
   orig="${SRC_PACKAGE}_${SRC_VERSION%-*}.orig.tar.xz"
   debtar="${SRC_PACKAGE}_${SRC_VERSION}.debian.tar.xz"
   if [[ ! -f "$APT/src/.verified" ]]; then
