@@ -29,6 +29,10 @@ run; ``--resume`` also continues a half-trained run from its ``last.pt``.
 
 At the start the command times a few training steps of every model on a small sample and
 prints the estimated duration of this invocation and of the full study.
+
+Modules: ``paper`` (the report's models and numbers, the settings), ``timing`` (the
+estimate), ``report`` (report.md and the figures) and ``study`` (the runs), in that order
+of imports.
 """
 # The study's entry point and what its report is compared with, for callers and tests.
 from .paper import MODELS, PAPER, TABLE_I_ROWS, TABLE_II_ROWS

@@ -20,7 +20,7 @@ Writes ``DIR/validation.md``, ``DIR/validation.json`` and the figures:
 
 The DFT numbers come from ``validation/dft_reference.json`` (committed), so validating needs
 no GPAW; ``--compute-dft`` recomputes them with ``areanet data label``'s GPAW labeller
-(``areanet.training.label``), resuming a partial file point by point.
+(``areanet.training.data.labellers``), resuming a partial file point by point.
 
 How the DFT reference is made cheap but equal to the training data. The training data are
 60-atom cells (5 × 3 rectangular 4-atom cells) at the Γ point with h = 0.15 Å, which GPAW
@@ -44,4 +44,9 @@ egg-box force (periodic in the grid) cancels exactly. The model is evaluated on 
 same displaced configurations (the 4-atom cell repeated 5 × 3), so the comparison is free
 of finite-difference and anharmonic bias; the model's harmonic Γ values from the dispersion
 are reported next to them.
+
+Modules: ``physics`` (cells, DFT settings, the fits the sections share), ``dft`` (the cached
+GPAW reference), one per section -- ``accuracy`` (a), ``eos`` (b), ``phonons`` (c), ``md``
+(d, e), ``comparison`` (f, ``--compare``) -- and ``report`` (the run and validation.md).
+May import the shared modules, ``data``, ``scoring`` and ``fit``.
 """
