@@ -87,3 +87,12 @@ def test_bench_precision(model, plugin, tmp_path):
     assert runs["areanet"]["force_max_diff_rel"] < 1e-10  # native float64 = the TorchScript model
     assert runs["areanet-float32"]["force_max_diff_rel"] < 1e-3
     assert "max ΔF" in text
+
+
+@pytest.mark.parametrize("command", ["md", "nve", "python", "train", "precision"])
+def test_default_output_is_not_the_shipped_results(command):
+    # `areanet bench ...` as the README writes it must not overwrite benchmarks/
+    from areanet.training.cli import build_parser
+
+    args = build_parser().parse_args(["bench", command])
+    assert args.out == "bench-results"

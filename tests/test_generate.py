@@ -366,3 +366,23 @@ def test_progress_log_style_is_coarse():
     stream = io.StringIO()
     list(progress(range(50), desc="t", stream=stream, interactive=True))
     assert "\r" in stream.getvalue() and "50/50" in stream.getvalue()
+
+
+def test_readme_data_commands_write_what_the_extep_config_reads():
+    # following README's Data section, then `areanet train models/hbn-extep.toml` must work
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = root.joinpath("README.md").read_text()
+    section = readme.split("### Data", 1)[1].split("###", 1)[0]
+    written = {(root / p).resolve() for p in re.findall(r"--out (\S+\.extxyz\.gz)", section)}
+    config = tomllib.loads(root.joinpath("models", "hbn-extep.toml").read_text())
+    wanted = {(root / "models" / p).resolve() for p in config["data"]}
+    assert wanted <= written
+    for line in section.splitlines():  # the same seeds as the config's documented data
+        if "paper.extxyz.gz" in line:
+            assert "--seed 1" in line
+        if "3d.extxyz.gz" in line:
+            assert "--seed 2" in line and "--per-level 95" in line

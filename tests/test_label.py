@@ -160,3 +160,12 @@ def test_gpaw_labels_a_small_cell(tmp_path):
     assert f[0, 0] < -0.3  # the displaced B is pulled back
     assert np.abs(f.sum(axis=0)).max() < 0.3  # Newton's third law up to the grid's noise
     assert label_file(src, out, settings, show_progress=False)["n_labelled"] == 0
+
+
+def test_reference_must_be_named(tmp_path, capsys, unlabelled):
+    # a copied ExTeP line without --reference must not start hours of GPAW
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "label", str(unlabelled), str(tmp_path / "out.extxyz"), "--quiet"])
+    assert exit_.value.code == 2
+    assert "--reference" in capsys.readouterr().err
+    assert not (tmp_path / "out.extxyz").exists()

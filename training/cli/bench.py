@@ -9,7 +9,6 @@ import argparse
 import importlib
 
 from ..evaluation.bench.common import DEFAULT_MODEL, DEFAULT_SIZES, STYLES
-from ..paths import REPOSITORY
 
 
 def int_list(text: str) -> list[int]:
@@ -47,8 +46,10 @@ def register(subparsers) -> None:
         if model:
             p.add_argument("--model", default=DEFAULT_MODEL,
                            help=f"exported model file (default {DEFAULT_MODEL})")
-        p.add_argument("--out", default=str(REPOSITORY / "benchmarks"),
-                       help="folder for NAME.json and NAME.md (default: the repository's benchmarks/)")
+        p.add_argument("--out", default="bench-results",
+                       help="folder for NAME.json and NAME.md (default: ./bench-results; the "
+                       "shipped results are in the repository's benchmarks/: pass --out "
+                       "benchmarks to update them)")
         p.add_argument("--name", default=name, help=f"output file stem (default {name})")
 
     md = sub.add_parser("md", help="LAMMPS throughput, areanet vs extep",

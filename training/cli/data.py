@@ -84,8 +84,10 @@ def register(subparsers) -> None:
     lab.add_argument("input", metavar="IN", help="structures to label (any file ASE reads)")
     lab.add_argument("output", metavar="OUT", help="labelled frames, .extxyz or .xyz, optionally .gz "
                      "(appended to; created if missing)")
-    lab.add_argument("--reference", choices=("gpaw", "extep", "tersoff"), default="gpaw",
-                     help="gpaw (default; PBE, DFT) or the classical extep/tersoff through LAMMPS")
+    lab.add_argument("--reference", choices=("gpaw", "extep", "tersoff"), required=True,
+                     help="gpaw (PBE, DFT: minutes per structure) or the classical extep/tersoff "
+                     "through LAMMPS (milliseconds); required, so that a copied command never "
+                     "starts hours of DFT by surprise")
     lab.add_argument("--workers", type=int, default=1, metavar="N",
                      help="worker processes, each single-threaded (default 1)")
     lab.add_argument("--limit", type=int, default=None, metavar="N",
