@@ -283,6 +283,32 @@ def reexport_model(source: str | os.PathLike, path: str | os.PathLike | None = N
     return save_scripted(scripted, path if path is not None else source, extra[METADATA_FILE])
 
 
+def verified_zip_entries(path: Path, kind: str, writer: str, redo: str, hint: str) -> list[str]:
+    """The entry names of the zip archive ``path`` after reading every entry, so that
+    zipfile checks each CRC-32; ModelFileError naming the file (a ``kind`` written by
+    ``writer``; ``redo``: how to make it again, ``hint``: what to pass instead) and the
+    damaged entry otherwise. Checkpoints (``torch.save``) are zip
+    archives too and go through here as well."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            for name in names:
+                try:
+                    with archive.open(name) as entry:
+                        while entry.read(1 << 20):
+                            pass
+                except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+                    raise ModelFileError(
+                        f"{kind} {path} is damaged: its zip entry {name} does not read back as "
+                        f"written ({err}): the file changed after {writer}; copy it again or "
+                        f"{redo}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
+        raise ModelFileError(
+            f"{path} is not a readable {kind} ({err}): truncated, damaged, or not written by "
+            f"{writer}; {hint}") from None
+    return names
+
+
 def check_model_file(path: str | os.PathLike) -> Path:
     """``path`` if it is an intact TorchScript model file; ModelFileError naming it otherwise.
 
@@ -301,23 +327,8 @@ def check_model_file(path: str | os.PathLike) -> Path:
             f"holds checkpoints: `areanet export {path / 'best.pt'} -o model.pt` makes one)")
     if not path.exists():
         raise ModelFileError(f"model file {path} does not exist")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            for name in names:  # read every entry: zipfile checks its CRC-32 at the end
-                try:
-                    with archive.open(name) as entry:
-                        while entry.read(1 << 20):
-                            pass
-                except (zipfile.BadZipFile, zlib.error, EOFError) as err:
-                    raise ModelFileError(
-                        f"model file {path} is damaged: its zip entry {name} does not read back as "
-                        f"written ({err}): the file changed after `areanet export`; copy it again or "
-                        "export it again") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
-        raise ModelFileError(
-            f"{path} is not a readable model file ({err}): truncated, damaged, or not written by "
-            f"`areanet export`; {export_hint}") from None
+    names = verified_zip_entries(path, "model file", "`areanet export`", "export it again",
+                                 export_hint)
     if not any("/code/" in name for name in names):
         if any(name.endswith("data.pkl") for name in names):
             raise ModelFileError(

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from areanet.potential.config import ModelConfig
+from areanet.potential.export import ModelFileError, verified_zip_entries
 from areanet.potential.model import AreaNet
 
 from ..errors import UserError
@@ -30,8 +31,17 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a checkpoint: pass a file of it, e.g. "
+                        f"{path / 'best.pt'}")
     if not path.is_file():
         raise UserError(f"{path}: no such checkpoint")
+    try:
+        verified_zip_entries(path, "checkpoint", "`areanet train`",
+                             "train again (`areanet train ... --resume` restarts from last.pt)",
+                             "pass best.pt or last.pt of a training run")
+    except ModelFileError as err:
+        raise UserError(str(err)) from None
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:

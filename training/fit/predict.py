@@ -21,6 +21,9 @@ def load_any(model) -> torch.nn.Module:
     if isinstance(model, torch.nn.Module):
         return model
     path = Path(model)
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a model: pass an exported model file or a "
+                        f"checkpoint of a training run (e.g. {path / 'best.pt'})")
     if not path.is_file():
         raise UserError(f"{path}: no such model or checkpoint")
     import zipfile
