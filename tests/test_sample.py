@@ -204,3 +204,24 @@ def test_atoms_too_close_stop_the_run(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "MD at 300 K, step 1: atoms" in err and "Å apart (< 1.5 Å)" in err, err
     assert not out.exists()
+
+
+def test_strained_cell(tmp_path):
+    out = _sample(tmp_path, "strained.extxyz", *FAST, "--select", "2", "--strain", "6", "-3", "2")
+    frames = ase.io.read(out, ":")
+    deform = np.array([[1.06, 0.02], [0.02, 0.97]])
+    expected = perfect_sheet(2.5198).cell.array.copy()
+    expected[:, :2] = expected[:, :2] @ deform
+    for atoms in frames:
+        np.testing.assert_allclose(atoms.cell.array, expected, atol=1e-12)
+        assert (atoms.info["strain_xx"], atoms.info["strain_yy"], atoms.info["strain_xy"]) == \
+            pytest.approx((0.06, -0.03, 0.02))
+    unstrained = ase.io.read(_sample(tmp_path, "plain.extxyz", *FAST, "--select", "2"), ":")
+    assert "strain_xx" not in unstrained[0].info
+
+
+def test_strain_out_of_range_is_refused(tmp_path, capsys):
+    rc = main(["data", "sample", str(PBE), str(EXTEP), "--out", str(tmp_path / "x.extxyz"),
+               "--quiet", *FAST, "--strain", "20", "0", "0"])
+    assert rc == 2
+    assert "--strain 20 0 0: each component must be within ±15 %" in capsys.readouterr().err

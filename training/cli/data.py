@@ -141,6 +141,10 @@ def register(subparsers) -> None:
                      "minimum of data/)")
     smp.add_argument("--repeat", type=int, nargs=2, default=[5, 3], metavar=("NX", "NY"),
                      help="rectangular 4-atom cells along x and y (default 5 3: 60 atoms)")
+    smp.add_argument("--strain", type=float, nargs=3, default=[0.0, 0.0, 0.0],
+                     metavar=("EXX", "EYY", "EXY"),
+                     help="in-plane strain of the cell in %% (x: zigzag, y: armchair), applied "
+                     "to the sheet before the MD, which keeps the cell (default 0 0 0)")
     smp.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (default 0); same seed, same output")
     smp.add_argument("--threads", type=int, default=None, metavar="N",

@@ -2,8 +2,9 @@
 
     areanet data sample MODEL MODEL [MODEL ...] --out FILE [--temperature 300 1000] ...
 
-The first model drives Langevin MD of the perfect h-BN sheet (``generate.perfect_sheet``,
-60 atoms by default, at the PBE lattice constant of ``data/``) at each temperature. After an
+The first model drives Langevin MD of the perfect h-BN sheet (``data.sheets.perfect_sheet``,
+60 atoms by default, at the PBE lattice constant of ``data/``, optionally strained by
+``strain_pct`` = (εxx, εyy, εxy) in % with the cell fixed) at each temperature. After an
 equilibration of the first 10 % of the steps, every ``interval``-th step is stored and every
 model predicts its forces. The disagreement of a snapshot is
 
@@ -35,6 +36,7 @@ from areanet.potential.calculator import AreaNetCalculator
 from areanet.potential.export import model_error_message, MODEL_ERRORS
 
 from ..data.generate import write_frames
+from ..data.generate import apply_strain
 from ..data.sheets import perfect_sheet
 from ..fit.predict import load_any, predict
 from ..errors import UserError
@@ -47,6 +49,7 @@ DEFAULT_TEMPERATURES = (300.0, 1000.0)  # K
 DEFAULT_LATTICE_CONSTANT = 2.5198  # Å, the PBE minimum at the settings of data/ (data/README.md)
 FRICTION_PER_FS = 0.01  # Langevin friction: ~100 fs relaxation, weak next to the phonon periods
 EQUILIBRATION_FRACTION = 0.1  # of the steps, never stored
+MAX_STRAIN_PCT = 15.0  # beyond it the sheet is far outside any domain worth sampling
 MIN_DISTANCE = 0.8  # Å; closer atoms mean the MD has blown up (the B-N bond is 1.45 Å)
 _BRUTE_FORCE_ATOMS = 1000  # up to here all pairs in numpy beats ASE's neighbour list
 
@@ -62,6 +65,7 @@ class SampleSettings:
     timestep_fs: float = 1.0
     lattice_constant: float = DEFAULT_LATTICE_CONSTANT  # Å
     repeat: tuple[int, int] = (5, 3)  # rectangular 4-atom cells along x, y
+    strain_pct: tuple[float, float, float] = (0.0, 0.0, 0.0)  # εxx, εyy, εxy of the cell (%)
     seed: int = 0
     friction_per_fs: float = FRICTION_PER_FS
 
@@ -93,6 +97,10 @@ class SampleSettings:
         if not 2.0 < self.lattice_constant < 3.2:
             raise UserError(f"--lattice-constant {self.lattice_constant:g}: not an h-BN lattice "
                             "constant (expected 2-3.2 Å)")
+        if not all(math.isfinite(e) and abs(e) <= MAX_STRAIN_PCT for e in self.strain_pct):
+            raise UserError(f"--strain {' '.join(f'{e:g}' for e in self.strain_pct)}: each "
+                            f"component must be within ±{MAX_STRAIN_PCT:g} % (the wider domain "
+                            "is ±10 %)")
         if min(self.repeat) < 1:
             raise UserError(f"--repeat {self.repeat[0]} {self.repeat[1]}: both must be at least 1")
         if self.seed < 0:
@@ -217,6 +225,7 @@ def run_md(nets: list, names: Sequence[str], temperature: float, settings: Sampl
     model_errors = (ValueError, *MODEL_ERRORS)  # a model's refusal; ValueError: unknown species
     where = f"MD at {temperature:g} K"
     atoms = perfect_sheet(settings.lattice_constant, *settings.repeat)
+    apply_strain(atoms, *(e / 100.0 for e in settings.strain_pct))  # the NVT cell stays fixed
     atoms.calc = AreaNetCalculator(nets[0])
     key = int(round(temperature * 1000))
     thermalize_momenta(atoms, temperature_K=temperature,
@@ -293,8 +302,10 @@ def select(snapshots: Sequence[Snapshot], settings: SampleSettings) -> list[Snap
     return chosen
 
 
-def to_frames(selected: Sequence[Snapshot], model_name: str) -> list["Atoms"]:
-    """Unlabelled copies carrying where they came from in ``info``."""
+def to_frames(selected: Sequence[Snapshot], model_name: str,
+              strain_pct: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> list["Atoms"]:
+    """Unlabelled copies carrying where they came from in ``info`` (and the cell's strain,
+    as fractions like the strain protocol's frames, when there is one)."""
     frames = []
     for snap in selected:
         atoms = snap.atoms.copy()
@@ -302,6 +313,9 @@ def to_frames(selected: Sequence[Snapshot], model_name: str) -> list["Atoms"]:
         atoms.info = {"set": set_name(snap.temperature_K), "temperature_K": snap.temperature_K,
                       "step": snap.step, "disagreement_ev_per_a": snap.disagreement,
                       "model": model_name}
+        if any(strain_pct):
+            atoms.info.update(strain_xx=strain_pct[0] / 100.0, strain_yy=strain_pct[1] / 100.0,
+                              strain_xy=strain_pct[2] / 100.0)
         frames.append(atoms)
     return frames
 
@@ -330,7 +344,7 @@ def run(models: Sequence[str | os.PathLike], out: str | os.PathLike,
     snapshots = sample_snapshots(models, settings, show_progress, nets)
     t1 = time.perf_counter()
     selected = select(snapshots, settings)
-    path = write_frames(to_frames(selected, Path(models[0]).name), out)
+    path = write_frames(to_frames(selected, Path(models[0]).name, settings.strain_pct), out)
     n_steps = settings.steps * len(settings.temperatures)
     return {"path": str(path), "n_selected": len(selected), "n_snapshots": len(snapshots),
             "md_steps": n_steps, "seconds_md": t1 - t0,
@@ -350,7 +364,7 @@ def main(args) -> int:
     settings = SampleSettings(
         temperatures=tuple(args.temperature), steps=args.steps, interval=args.interval,
         select=args.select, timestep_fs=args.timestep, lattice_constant=args.lattice_constant,
-        repeat=tuple(args.repeat), seed=args.seed).check()
+        repeat=tuple(args.repeat), strain_pct=tuple(args.strain), seed=args.seed).check()
     nets = load_ensemble(args.models)  # refuse bad models before announcing anything
     n_atoms = 4 * settings.repeat[0] * settings.repeat[1]
     print(f"sampling: {len(args.models)} models, MD with {Path(args.models[0]).name} of "
