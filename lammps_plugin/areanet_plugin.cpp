@@ -11,13 +11,7 @@
 #include "pair_areanet_coulomb.h"
 
 #include "areanet_library.h"
-#include "atom.h"
-#include "force.h"
 #include "lammps.h"
-
-#include <algorithm>
-#include <mpi.h>
-#include <vector>
 
 using namespace LAMMPS_NS;
 
@@ -49,47 +43,6 @@ void lammpsplugin_init(void *lmp, void *handle, void *regfunc);
 #define AREANET_LAMMPS_VERSION "unknown"
 #endif
 
-/* ----------------------------------------------------------------------
-   the LAMMPS instances that loaded the plugin, for the ML-IAP pickle
-   (potential/mliap.py), whose Python interface sees element indices but
-   no atom types or masses: it finds its instance here (by the force array
-   ML-IAP hands it) and checks the species map of pair_coeff against the
-   type masses as pair_style areanet does.  A LAMMPS instance that is
-   deleted unloads its plugins, and this list with them.
-------------------------------------------------------------------------- */
-
-static std::vector<LAMMPS *> &lammps_instances()
-{
-  static std::vector<LAMMPS *> instances;
-  return instances;
-}
-
-// The instance that runs pair_style mliap (alone or in a hybrid) and, when several do,
-// whose per-atom force array starts at `forces`; null if none.
-extern "C" void *areanet_lammps_handle(const void *forces)
-{
-  std::vector<LAMMPS *> running;
-  for (LAMMPS *lmp : lammps_instances())
-    if (lmp->force && lmp->force->pair_match("mliap", 1)) running.push_back(lmp);
-  if (running.size() == 1) return running.front();
-  for (LAMMPS *lmp : running)
-    if (forces && lmp->atom->f && lmp->atom->f[0] == forces) return lmp;
-  return nullptr;
-}
-
-// In-place MPI_MAX of `n` ints over the instance's world communicator (every rank must
-// call it), so that all ranks reach the same verdict; returns 0 on success.
-extern "C" int areanet_allreduce_max(void *handle, int *values, int n)
-{
-  auto lmp = static_cast<LAMMPS *>(handle);
-  if (!lmp || n < 0) return 1;
-  return MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT, MPI_MAX, lmp->world) == MPI_SUCCESS
-      ? 0
-      : 1;
-}
-
-/* ---------------------------------------------------------------------- */
-
 static Pair *areanet_creator(LAMMPS *lmp)
 {
   return new PairAreanet(lmp);
@@ -104,10 +57,6 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
   areanet::plugin_directory();    // resolved now, before any `shell cd`
-  auto &instances = lammps_instances();
-  auto instance = static_cast<LAMMPS *>(lmp);
-  if (std::find(instances.begin(), instances.end(), instance) == instances.end())
-    instances.push_back(instance);
 
   lammpsplugin_t plugin;
   plugin.version = AREANET_LAMMPS_VERSION;
