@@ -1,0 +1,47 @@
+"""The growing wider-domain GPAW files parse, and hold what data/README.md says they hold."""
+import re
+from pathlib import Path
+
+import pytest
+
+from areanet.training.data.generate import STRAIN_LEVELS, STRAIN_MODES, generate
+from areanet.training.data.label import KEY_HASH, structure_hash
+from areanet.training.data.structures import data_hash, read_structures
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _documented(heading: str) -> tuple[int, str]:
+    """(frame count, data hash) stated under the README section whose heading holds ``heading``."""
+    text = DATA.joinpath("README.md").read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    count = re.search(r"Labelled so far[^*]*\*\*(\d+) frames\*\*", section)
+    digest = re.search(r"data hash\s+`([0-9a-f]{64})`", section)
+    assert count and digest, f"data/README.md: no count or hash under {heading!r}"
+    return int(count.group(1)), digest.group(1)
+
+
+@pytest.mark.parametrize("name, heading", [("strain", "strained cells (`hbn_pbe_strain"),
+                                           ("md_hot", "hot MD snapshots (`hbn_pbe_md_hot")])
+def test_counts_and_hashes_as_documented(name, heading):
+    frames = read_structures(DATA / f"hbn_pbe_{name}.extxyz.gz")
+    count, digest = _documented(heading)
+    assert len(frames) == count
+    assert data_hash(frames) == digest
+    assert all(len(f) == 60 and "GPAW" in f.info["reference"] for f in frames)
+
+
+def test_strain_frames_are_the_documented_candidates():
+    # the labelled frames are candidates of `data generate --protocol strain --per-level 6
+    # --seed 2027 --lattice-constant 2.5198` (data/README.md), taken from the front of its
+    # stratified order; the file is in the order they finished (two workers; a stopped run
+    # can leave a structure that was in flight for the next one)
+    frames = read_structures(DATA / "hbn_pbe_strain.extxyz.gz")
+    candidates = generate("strain", "extep", per_level=6, seed=2027, show_progress=False,
+                          lattice_constant=2.5198)
+    keys = [structure_hash(c) for c in candidates]
+    indices = [int(f.info["source_index"]) for f in frames]
+    assert [str(f.info[KEY_HASH]) for f in frames] == [keys[k] for k in indices]
+    assert len(set(indices)) == len(indices) and max(indices) < len(frames) + 4
+    bins = {(f.info["strain_mode"], float(f.info["strain_pct"])) for f in frames}
+    assert bins <= {(m, e) for m in STRAIN_MODES for e in STRAIN_LEVELS}
