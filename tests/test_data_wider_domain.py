@@ -45,3 +45,28 @@ def test_strain_frames_are_the_documented_candidates():
     assert len(set(indices)) == len(indices) and max(indices) < len(frames) + 4
     bins = {(f.info["strain_mode"], float(f.info["strain_pct"])) for f in frames}
     assert bins <= {(m, e) for m in STRAIN_MODES for e in STRAIN_LEVELS}
+
+
+def test_a_closed_pipe_is_no_traceback():
+    # `areanet data info FILE | head -1`: the reader leaves early, the command says nothing more
+    import subprocess
+    import sys
+
+    command = (f"{Path(sys.executable).parent / 'areanet'} data info "
+               f"{DATA / 'hbn_pbe_md_hot.extxyz.gz'} | head -c 10")
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], capture_output=True,
+                          text=True, timeout=300)
+    assert len(proc.stdout) == 10
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+
+
+def test_module_entry_point_is_the_command():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "areanet.training.cli", "data", "info",
+                           str(DATA / "hbn_pbe_md_hot.extxyz.gz")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{_documented('hot MD snapshots (`hbn_pbe_md_hot')[0]} structures")
