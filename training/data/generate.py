@@ -166,9 +166,8 @@ def generate(protocol: str = "paper", reference: str = "extep", per_level: int |
     if protocol == "strain":
         candidates = strained_frames(sheet, bond, per_level or STRAIN_PER_BIN, seed)
     else:
-        candidates = (_perturbed_frame(sheet, bond, p, k, seed, set_code, set_name, three_d)
-                      for p, count in level_counts(per_level, extrap).items() for k in range(count))
-        candidates = list(candidates)
+        candidates = [_perturbed_frame(sheet, bond, p, k, seed, set_code, set_name, three_d)
+                      for p, count in level_counts(per_level, extrap).items() for k in range(count)]
     frames = []
     try:
         iterator = (progress(candidates, desc=f"{reference} {set_name}") if show_progress
