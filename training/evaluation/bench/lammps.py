@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -16,11 +17,13 @@ from .common import STYLES, venv_tool
 
 # --- LAMMPS runs -----------------------------------------------------------------------------
 
-# Runs a command and reports the peak resident memory of its process tree's largest member
-# (each MPI rank is run under its own copy, so this is per rank).
+# Runs a command and writes the peak resident memory of its process tree's largest member to a
+# file of its own in $AREANET_RSS_DIR (each MPI rank runs under its own copy, so this is per
+# rank; a file per rank, because the ranks' stderr lines can arrive merged through mpiexec).
 RSS_WRAPPER = (
-    "import resource, subprocess, sys; r = subprocess.call(sys.argv[1:], close_fds=False); "
-    "print('AREANET_PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "import os, resource, subprocess, sys; r = subprocess.call(sys.argv[1:], close_fds=False); "
+    "open(os.path.join(os.environ['AREANET_RSS_DIR'], str(os.getpid())), 'w').write("
+    "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
     "sys.exit(r)"
 )
 
@@ -66,7 +69,10 @@ def run_lammps(input_text: str, workdir: Path, ranks: int, timeout: float | None
     lmp = [venv_tool("lmp"), "-in", str(path), "-log", "none", "-nocite"]
     wrapped = [sys.executable, "-c", RSS_WRAPPER] + lmp
     cmd = wrapped if ranks == 1 else [venv_tool("mpiexec"), "-np", str(ranks)] + wrapped
-    env = dict(os.environ)
+    rss_dir = workdir / "peak-rss"
+    shutil.rmtree(rss_dir, ignore_errors=True)
+    rss_dir.mkdir()
+    env = dict(os.environ, AREANET_RSS_DIR=str(rss_dir))
     env.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.perf_counter()
     try:
@@ -84,7 +90,8 @@ def run_lammps(input_text: str, workdir: Path, ranks: int, timeout: float | None
     if not loops:
         raise UserError(f"no 'Loop time' in the LAMMPS output:\n{proc.stdout[-2000:]}")
     loop_s, procs, steps, atoms = loops[-1]
-    rss = [int(v) for v in re.findall(r"AREANET_PEAK_RSS_KB (\d+)", proc.stderr)]
+    rss = [int(f.read_text()) for f in sorted(rss_dir.iterdir())]
+    shutil.rmtree(rss_dir, ignore_errors=True)
     evaluation = re.findall(r"areanet: evaluation: (.*)", proc.stdout)
     return {
         "loop_s": float(loop_s),
