@@ -12,7 +12,8 @@ import numpy as np
 from ...data.labellers import GpawLabeller, LabelSettings
 from ...paths import DEFAULT_DFT_REFERENCE
 from .elastic import CURVE_STRAINS, MODES, SMALL_STRAINS, Relaxer
-from .physics import (DFT_EOS_A, DFT_GPTS, DFT_KPTS, DFT_PHONON_A, fit_eos, gamma_force_constants,
+from .phonons_mk import mk_frequencies
+from .physics import (DFT_EOS_A, DFT_GPTS, DFT_KPTS, DFT_PHONON_A, MK_DELTA, MK_GPTS, MK_KPTS, fit_eos, gamma_force_constants,
                       optical_frequency_cm1, phonon_displacement, rect_cell)
 
 
@@ -78,17 +79,41 @@ def compute_dft_reference(path: str | Path = DEFAULT_DFT_REFERENCE, eos_a=DFT_EO
         save()
         log(f"DFT Γ phonon: atom 0 displaced by {sign:+d}·{np.round(u, 4).tolist()} Å "
             f"({phonon['seconds'][-1]:.0f} s)")
-    if elastic:
-        compute_dft_elastic(ref, save, log)
+    if elastic:  # the constants first, then M/K, then the long curves
+        compute_dft_elastic(ref, save, log, curves=False)
+        compute_dft_phonon_mk(ref, path.parent / MK_CACHE, save, log)
+        compute_dft_elastic(ref, save, log, curves=True)
     return ref
+
+
+MK_CACHE = "phonon-mk-gpaw"  # ase.phonons' cache of the GPAW displacements, beside the JSON
+
+
+def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable) -> None:
+    """Γ, M and K frequencies from GPAW finite differences in the 12-atom 3 × 1 supercell
+    (phonons.mk_frequencies); the displacements are cached in ``cache`` (one JSON file each),
+    so a stopped run resumes."""
+    from gpaw import GPAW
+
+    if (ref.get("phonon_mk") or {}).get("frequencies_cm1"):
+        return
+    settings = LabelSettings(reference="gpaw", kpts=MK_KPTS, gpts=MK_GPTS, symmetry="off")
+    t0 = time.perf_counter()
+    log(f"DFT M/K phonons: 25 GPAW calculations of the 12-atom supercell, cached in {cache}")
+    result = mk_frequencies(GPAW(txt=None, **settings.gpaw_kwargs()), DFT_PHONON_A, MK_DELTA, cache)
+    result.update(kpts=list(MK_KPTS), gpts=list(MK_GPTS), seconds=round(time.perf_counter() - t0, 1))
+    ref["phonon_mk"] = result
+    save()
+    log("DFT M/K phonons: " + "; ".join(f"{k} " + ", ".join(f"{w:.1f}" for w in v)
+                                        for k, v in result["frequencies_cm1"].items()))
 
 
 DFT_RELAX_FMAX = 2e-3  # eV/Å: the grid's egg-box forces are ~1e-3 at h = 0.15 Å
 
 
-def compute_dft_elastic(ref: dict, save: Callable, log: Callable) -> None:
-    """Relaxed-ion energies of the 4-atom cell for the elastic constants and the uniaxial
-    curves (section f), at GPAW's own a0 (the E(a) fit); saved after each point. Symmetry is
+def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool = True) -> None:
+    """Relaxed-ion energies of the 4-atom cell for the elastic constants and (``curves``) the
+    uniaxial curves (section f), at GPAW's own a0 (the E(a) fit); saved after each point. Symmetry is
     off here: the relaxations lower it."""
     from gpaw import GPAW
 
@@ -105,8 +130,9 @@ def compute_dft_elastic(ref: dict, save: Callable, log: Callable) -> None:
     el["a0"] = a0
     el["fmax"] = DFT_RELAX_FMAX
     work = [("constants_energies", mode, SMALL_STRAINS, MODES[mode]) for mode in MODES]
-    work += [("curves", name, CURVE_STRAINS, MODES[mode])
-             for name, mode in (("zigzag", "uniaxial_x"), ("armchair", "uniaxial_y"))]
+    if curves:
+        work += [("curves", name, CURVE_STRAINS, MODES[mode])
+                 for name, mode in (("zigzag", "uniaxial_x"), ("armchair", "uniaxial_y"))]
     for group, name, strains, unit in work:
         store = el.setdefault(group, {})
         done = store.setdefault(name, {"strains": [], "energies": []} if group == "curves" else [])

@@ -23,6 +23,7 @@ from .eos import section_eos
 from .markdown import _f, _pct, _verdict
 from .md import _plot_nve, _plot_rdf, section_nve, section_rdf
 from .phonons import section_phonons
+from .phonons_mk import format_mk
 from .physics import DFT_PHONON_A, README_A0
 
 
@@ -259,6 +260,7 @@ def format_report(result: dict) -> str:
                      "is that interpolation, not an instability (README, Validation)."
                      if result.get("charges") and disp["min_cm1"] < -1 else ""), "",
                   "![phonons](phonons.png)", ""]
+        lines += format_mk(ph)
     else:
         lines += [f"Not computed: {err.get('phonons', 'skipped')}", ""]
 
