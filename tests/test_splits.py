@@ -64,3 +64,26 @@ def test_bench_domain_prints_every_stratum(tmp_path, capsys):
     text = (tmp_path / "domain.md").read_text()
     assert "| 2000 K |" in text and "whole test split" in text
     assert "Accuracy over the wider domain" in capsys.readouterr().out
+
+
+def test_domain_data_trains_except_its_test_split():
+    """`domain_data` in a training config: its frames join the training split, except the
+    wider-domain test split, which is held out as splits['domain_test'] (never trained)."""
+    from areanet.training.fit.config import TrainConfig
+    from areanet.training.fit.train import read_and_split
+
+    base = TrainConfig.load("models/hbn-pbe.toml")
+    structures, splits = read_and_split(base)
+    wide = TrainConfig.load("models/hbn-pbe.toml", [f'domain_data=["{STRAIN}", "{HOT}"]'])
+    wide_structures, wide_splits = read_and_split(wide)
+    # today's frames and splits unchanged
+    assert wide_splits["train"][: len(splits["train"])].tolist() == splits["train"].tolist()
+    assert wide_splits["val"].tolist() == splits["val"].tolist()
+    assert wide_splits["test"].tolist() == splits["test"].tolist()
+    domain = frames()
+    _, test = domain_split(domain)
+    first = len(structures)
+    assert wide_splits["domain_test"].tolist() == [first + k for k in test]
+    added = set(wide_splits["train"].tolist()) - set(splits["train"].tolist())
+    assert added == {first + k for k in range(len(domain))} - set(wide_splits["domain_test"].tolist())
+    assert len(wide_structures) == first + len(domain)
