@@ -97,7 +97,7 @@ def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable)
 
     if (ref.get("phonon_mk") or {}).get("frequencies_cm1"):
         return
-    settings = LabelSettings(reference="gpaw", kpts=MK_KPTS, gpts=MK_GPTS, symmetry="off")
+    settings = LabelSettings(reference="gpaw", kpts=MK_KPTS, gpts=MK_GPTS, extra=NO_POINT_GROUP)
     t0 = time.perf_counter()
     log(f"DFT M/K phonons: 25 GPAW calculations of the 12-atom supercell, cached in {cache}")
     result = mk_frequencies(GPAW(txt=None, **settings.gpaw_kwargs()), DFT_PHONON_A, MK_DELTA, cache)
@@ -108,6 +108,7 @@ def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable)
                                         for k, v in result["frequencies_cm1"].items()))
 
 
+NO_POINT_GROUP = {"symmetry": {"point_group": False}}  # displaced atoms: time reversal only
 DFT_RELAX_FMAX = 2e-3  # eV/Å: the grid's egg-box forces are ~1e-3 at h = 0.15 Å
 
 
@@ -121,7 +122,7 @@ def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool =
     if len(eos.get("a", [])) < 4:
         raise ValueError("the GPAW elastic reference needs the E(a) points first (its a0)")
     a0 = fit_eos(eos["a"], eos["energy_per_atom"])["a0"]
-    settings = LabelSettings(reference="gpaw", kpts=DFT_KPTS, gpts=DFT_GPTS, symmetry="off")
+    settings = LabelSettings(reference="gpaw", kpts=DFT_KPTS, gpts=DFT_GPTS, extra=NO_POINT_GROUP)
     relaxer = Relaxer(lambda: GPAW(txt=None, **settings.gpaw_kwargs()), nx=1, ny=1, fmax=DFT_RELAX_FMAX)
     el = ref.setdefault("elastic", {})
     if el.get("a0") is not None and abs(el["a0"] - a0) > 1e-9:
