@@ -80,16 +80,18 @@ def compute_dft_reference(path: str | Path = DEFAULT_DFT_REFERENCE, eos_a=DFT_EO
         log(f"DFT Γ phonon: atom 0 displaced by {sign:+d}·{np.round(u, 4).tolist()} Å "
             f"({phonon['seconds'][-1]:.0f} s)")
     if elastic:  # the constants first, then M/K, then the long curves
-        compute_dft_elastic(ref, save, log, curves=False)
-        compute_dft_phonon_mk(ref, path.parent / MK_CACHE, save, log)
-        compute_dft_elastic(ref, save, log, curves=True)
+        txt = str(path.parent / GPAW_TEXT)
+        compute_dft_elastic(ref, save, log, curves=False, txt=txt)
+        compute_dft_phonon_mk(ref, path.parent / MK_CACHE, save, log, txt=txt)
+        compute_dft_elastic(ref, save, log, curves=True, txt=txt)
     return ref
 
 
+GPAW_TEXT = "gpaw-elastic-mk.txt"  # GPAW's text output of the current calculation (not committed)
 MK_CACHE = "phonon-mk-gpaw"  # ase.phonons' cache of the GPAW displacements, beside the JSON
 
 
-def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable) -> None:
+def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable, txt: str | None = None) -> None:
     """Γ, M and K frequencies from GPAW finite differences in the 12-atom 3 × 1 supercell
     (phonons.mk_frequencies); the displacements are cached in ``cache`` (one JSON file each),
     so a stopped run resumes."""
@@ -100,7 +102,7 @@ def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable)
     settings = LabelSettings(reference="gpaw", kpts=MK_KPTS, gpts=MK_GPTS, extra=NO_POINT_GROUP)
     t0 = time.perf_counter()
     log(f"DFT M/K phonons: 25 GPAW calculations of the 12-atom supercell, cached in {cache}")
-    result = mk_frequencies(GPAW(txt=None, **settings.gpaw_kwargs()), DFT_PHONON_A, MK_DELTA, cache)
+    result = mk_frequencies(GPAW(txt=txt, **settings.gpaw_kwargs()), DFT_PHONON_A, MK_DELTA, cache)
     result.update(kpts=list(MK_KPTS), gpts=list(MK_GPTS), seconds=round(time.perf_counter() - t0, 1))
     ref["phonon_mk"] = result
     save()
@@ -112,7 +114,8 @@ NO_POINT_GROUP = {"symmetry": {"point_group": False}}  # displaced atoms: time r
 DFT_RELAX_FMAX = 2e-3  # eV/Å: the grid's egg-box forces are ~1e-3 at h = 0.15 Å
 
 
-def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool = True) -> None:
+def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool = True,
+                        txt: str | None = None) -> None:
     """Relaxed-ion energies of the 4-atom cell for the elastic constants and (``curves``) the
     uniaxial curves (section f), at GPAW's own a0 (the E(a) fit); saved after each point. Symmetry is
     off here: the relaxations lower it."""
@@ -123,7 +126,7 @@ def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool =
         raise ValueError("the GPAW elastic reference needs the E(a) points first (its a0)")
     a0 = fit_eos(eos["a"], eos["energy_per_atom"])["a0"]
     settings = LabelSettings(reference="gpaw", kpts=DFT_KPTS, gpts=DFT_GPTS, extra=NO_POINT_GROUP)
-    relaxer = Relaxer(lambda: GPAW(txt=None, **settings.gpaw_kwargs()), nx=1, ny=1, fmax=DFT_RELAX_FMAX)
+    relaxer = Relaxer(lambda: GPAW(txt=txt, **settings.gpaw_kwargs()), nx=1, ny=1, fmax=DFT_RELAX_FMAX)
     el = ref.setdefault("elastic", {})
     if el.get("a0") is not None and abs(el["a0"] - a0) > 1e-9:
         raise ValueError(f"the cached elastic points are at a0 = {el['a0']} Å, the E(a) fit gives {a0}: "
