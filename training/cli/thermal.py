@@ -37,7 +37,7 @@ def run_green_kubo(args: argparse.Namespace) -> int:
         temperature=args.temperature, dt=dt, equil=round(args.equil_ps / dt), steps=steps,
         every=args.every, corr=corr, runs=args.runs, seed=args.seed,
         nprocs=args.np, thickness=args.thickness)
-    result = green_kubo(settings, Path(args.out), quiet=args.quiet)
+    result = green_kubo(settings, Path(args.out), quiet=args.quiet, reuse=not args.rerun)
     print((Path(args.out) / "green_kubo.md").read_text())
     print(f"wrote {args.out}/green_kubo.json, green_kubo.md, green_kubo.png")
     return 0 if result else 1
@@ -45,7 +45,7 @@ def run_green_kubo(args: argparse.Namespace) -> int:
 
 def run_bte(args: argparse.Namespace) -> int:
     from ..evaluation.bench.common import conditions_text, header
-    from ..evaluation.thermal.bte import BTESettings, bte, markdown
+    from ..evaluation.thermal.bte import BTESettings, bte, dispersion_figure, markdown
 
     settings = BTESettings(model=args.model, lattice_constant=args.lattice_constant,
                            fc2_supercell=args.fc2_supercell, fc3_supercell=args.fc3_supercell,
@@ -60,8 +60,9 @@ def run_bte(args: argparse.Namespace) -> int:
     (out / "bte.json").write_text(json.dumps(result, indent=1) + "\n")
     text = markdown(result, head["command"], conditions_text(result))
     (out / "bte.md").write_text(text)
+    dispersion_figure([result], out / "dispersion.png")
     print(text)
-    print(f"wrote {out}/bte.json and bte.md")
+    print(f"wrote {out}/bte.json, bte.md and dispersion.png")
     return 0
 
 
@@ -86,6 +87,9 @@ def register(subparsers) -> None:
     gk.add_argument("--seed", type=int, default=1, help="first velocity seed (run k uses seed + 1000 k)")
     gk.add_argument("--np", type=int, default=1, help="MPI ranks per run (default 1)")
     gk.add_argument("--thickness", type=float, default=3.33, help="sheet thickness for the volume, Å (default 3.33)")
+    gk.add_argument("--rerun", action="store_true",
+                    help="rerun every run (by default a run finished before under --out with the same "
+                         "settings and seed is read back, so an interrupted study resumes)")
     gk.add_argument("--quiet", action="store_true", help="no progress bar")
     gk.set_defaults(func=run_green_kubo)
 

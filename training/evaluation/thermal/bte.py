@@ -30,8 +30,11 @@ from typing import Callable
 
 import numpy as np
 
+from areanet.potential import AreaNetCalculator
+
 from ...data.reference import LammpsReference, relaxed_lattice_constant
 from ...errors import UserError
+from ...paths import REPOSITORY
 from ...progress import progress
 
 THICKNESS = 3.33  # Å: the interlayer spacing of bulk h-BN, the 2D convention
@@ -95,9 +98,6 @@ def force_function(model: str) -> tuple[Callable, Callable[[float], float], str]
             return ref.energy_of_lattice_constant(a)
 
         return forces, energy, ref.description
-    from ...paths import REPOSITORY
-    from areanet.potential import AreaNetCalculator
-
     path = Path(model)
     if not path.is_file() and (REPOSITORY / model).is_file():
         path = REPOSITORY / model
@@ -168,7 +168,8 @@ def compute_fc2(ph3, settings: BTESettings, forces: Callable, quiet: bool = True
     cells = ph3.phonon_supercells_with_displacements
     items = cells if quiet else progress(cells, desc="fc2 displacements")
     ph3.phonon_forces = np.array([forces(to_ase(c)) for c in items])
-    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.produce_fc2()
+    ph3.symmetrize_fc2()
     return len(cells)
 
 
@@ -180,7 +181,8 @@ def compute_fc3(ph3, settings: BTESettings, cutoff: float, forces: Callable, qui
     items = todo if quiet else progress(todo, desc=f"fc3 displacements (cutoff {cutoff:g} Å)")
     computed = iter([forces(to_ase(c)) for c in items])
     ph3.forces = np.array([next(computed) if c is not None else np.zeros((n_atoms, 3)) for c in cells])
-    ph3.produce_fc3(symmetrize_fc3r=True)
+    ph3.produce_fc3()
+    ph3.symmetrize_fc3()
     return len(todo)
 
 
@@ -192,7 +194,51 @@ def harmonic_frequencies_cm1(ph3, qpoints) -> np.ndarray:
     ph.force_constants = ph3.fc2
     ph.masses = ph3.masses
     ph.run_qpoints(np.asarray(qpoints, dtype=float))
-    return ph.get_qpoints_dict()["frequencies"] * 33.35640951981521  # THz → cm⁻¹
+    return np.asarray(ph.qpoints.frequencies) * 33.35640951981521  # THz → cm⁻¹
+
+
+def dispersion(ph3, a: float, height: float, npoints: int = 150) -> dict:
+    """fc2's harmonic branches along Γ–M–K–Γ (cm⁻¹), sorted per q: the lowest three are the
+    acoustic ZA, TA, LA that carry the heat."""
+    path = primitive(a, height).cell.bandpath("GMKG", npoints=npoints)
+    freqs = np.sort(harmonic_frequencies_cm1(ph3, path.kpts), axis=1)
+    x, ticks, labels = path.get_linear_kpoint_axis()
+    return {"x": x.tolist(), "ticks": ticks.tolist(), "labels": list(labels), "frequencies_cm1": freqs.tolist()}
+
+
+def dispersion_figure(results: list[dict], path: Path) -> None:
+    """The dispersions of one or more BTE results, the acoustic branches (ZA, TA, LA) in colour."""
+    import matplotlib  # lazy: only when figures are drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # lazy: as above
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    styles = ["-", "--", ":", "-."]
+    for k, result in enumerate(results):
+        d = result["dispersion"]
+        x, f = np.array(d["x"]), np.array(d["frequencies_cm1"])
+        x = x / x[-1]
+        ls = styles[k % len(styles)]
+        for band, (name, colour) in enumerate((("ZA", "tab:blue"), ("TA", "tab:green"), ("LA", "tab:red"))):
+            ax.plot(x, f[:, band], ls, color=colour, lw=1.4, label=f"{name}, {result['potential']}" if k == 0 or
+                    len(results) > 1 else None)
+        for band in range(3, f.shape[1]):
+            ax.plot(x, f[:, band], ls, color="0.4", lw=0.9, label=f"optical, {result['potential']}" if band == 3
+                    else None)
+    d = results[0]["dispersion"]
+    ticks = np.array(d["ticks"]) / d["x"][-1]
+    for t in ticks:
+        ax.axvline(t, color="0.8", lw=0.6)
+    ax.set_xticks(ticks, ["Γ" if lab == "G" else lab for lab in d["labels"]])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=min(0.0, min(np.min(r["dispersion"]["frequencies_cm1"]) for r in results) - 10))
+    ax.set_ylabel("frequency (cm⁻¹)")
+    ax.legend(fontsize=6.5, loc="lower right", ncol=1 if len(results) == 1 else 2)
+    ax.set_title("h-BN phonons: acoustic ZA, TA, LA (colour) carry the heat", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
 
 
 def kappa(ph3, settings: BTESettings, mesh: int, pure_b11: bool) -> dict:
@@ -229,6 +275,7 @@ def bte(settings: BTESettings, quiet: bool = False) -> dict:
     ph3 = phono3py_object(settings, a)
     result["fc2_displacements"] = compute_fc2(ph3, settings, forces, quiet)
     fc2 = ph3.fc2
+    result["dispersion"] = dispersion(ph3, a, settings.height)
     cutoffs = sorted(settings.cutoffs)
     meshes = sorted(settings.meshes)
     for cutoff in cutoffs:

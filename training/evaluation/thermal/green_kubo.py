@@ -105,9 +105,30 @@ def lammps_error(stdout: str, stderr: str) -> str:
     return (stderr.strip() or stdout.strip()).splitlines()[-1] if (stderr.strip() or stdout.strip()) else "no output"
 
 
-def run_one(settings: GreenKuboSettings, workdir: Path, data: Path, seed: int) -> dict:
-    """One independent run: κ(t) for x and y from its correlation file."""
+def finished(settings: GreenKuboSettings, workdir: Path, seed: int) -> bool:
+    """A run done earlier with the same settings and seed (its run.json says so, its log has KAPPA)."""
+    try:
+        stored = json.loads((workdir / "run.json").read_text())
+        log = (workdir / "gk.log.lammps").read_text()
+    except (OSError, ValueError):
+        return False
+    return stored == run_identity(settings, seed) and re.search(r"^KAPPA ", log, re.M) is not None
+
+
+def run_identity(settings: GreenKuboSettings, seed: int) -> dict:
+    """What makes one run: the settings but the number of runs, and its seed."""
+    identity = asdict(settings)
+    identity.pop("runs")
+    return {"settings": identity, "seed": seed}
+
+
+def run_one(settings: GreenKuboSettings, workdir: Path, data: Path, seed: int, reuse: bool = True) -> dict:
+    """One independent run: κ(t) for x and y from its correlation file. With ``reuse``, a run
+    finished before in ``workdir`` with the same settings and seed is read instead of rerun."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if reuse and finished(settings, workdir, seed):
+        return read_run(settings, workdir, seed, wall=float("nan"))
+    (workdir / "run.json").unlink(missing_ok=True)
     variables = {
         "model": Path(settings.model).resolve(), "data": data.resolve(), "name": "gk",
         "T": settings.temperature, "dt": settings.dt, "seed": seed, "equil": settings.equil,
@@ -127,6 +148,13 @@ def run_one(settings: GreenKuboSettings, workdir: Path, data: Path, seed: int) -
     log = (workdir / "gk.log.lammps").read_text() if (workdir / "gk.log.lammps").is_file() else ""
     if proc.returncode != 0:
         raise UserError(f"LAMMPS run in {workdir} failed: {lammps_error(log, proc.stderr)}")
+    (workdir / "run.json").write_text(json.dumps(run_identity(settings, seed)) + "\n")
+    return read_run(settings, workdir, seed, wall)
+
+
+def read_run(settings: GreenKuboSettings, workdir: Path, seed: int, wall: float) -> dict:
+    """κ(t) of a finished run from its log (volume, KAPPA) and correlation file."""
+    log = (workdir / "gk.log.lammps").read_text()
     match = re.search(r"^KAPPA (\S+) (\S+) W/\(m K\).*V (\S+) A\^3", log, re.M)
     if not match:
         raise UserError(f"{workdir / 'gk.log.lammps'}: no KAPPA line")
@@ -138,6 +166,7 @@ def run_one(settings: GreenKuboSettings, workdir: Path, data: Path, seed: int) -
     kyy = running_integral(corr[:, 3], scale)
     return {"seed": seed, "volume": volume, "kappa_lammps": [float(match.group(1)), float(match.group(2))],
             "lag_ps": (corr[:, 0] * settings.dt).tolist(), "kxx": kxx.tolist(), "kyy": kyy.tolist(),
+            "jxjx": corr[:, 2].tolist(), "jyjy": corr[:, 3].tolist(),  # <J_a(0) J_a(t)>, (eV Å/ps)²
             "wall_s": wall, "loop_s": loop}
 
 
@@ -146,8 +175,9 @@ def mean_and_error(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
 
 
-def green_kubo(settings: GreenKuboSettings, out: Path, quiet: bool = False) -> dict:
-    """Run ``settings.runs`` independent Green–Kubo runs under ``out``; results + figure + Markdown."""
+def green_kubo(settings: GreenKuboSettings, out: Path, quiet: bool = False, reuse: bool = True) -> dict:
+    """Run ``settings.runs`` independent Green–Kubo runs under ``out``; results + figure + Markdown.
+    Runs finished before under ``out`` with the same settings are reused (``reuse``)."""
     settings.check()
     if not Path(settings.model).is_file():
         raise UserError(f"model file {settings.model} not found")
@@ -164,7 +194,7 @@ def green_kubo(settings: GreenKuboSettings, out: Path, quiet: bool = False) -> d
     runs = []
     items = seeds if quiet else progress(seeds, desc="green-kubo runs")
     for k, seed in enumerate(items):
-        runs.append(run_one(settings, out / f"run{k + 1}", data, seed))
+        runs.append(run_one(settings, out / f"run{k + 1}", data, seed, reuse))
     result["runs"] = runs
     final_xx = [r["kxx"][-1] for r in runs]
     final_yy = [r["kyy"][-1] for r in runs]
@@ -172,6 +202,9 @@ def green_kubo(settings: GreenKuboSettings, out: Path, quiet: bool = False) -> d
     result["kappa_yy"] = mean_and_error(final_yy)
     result["kappa_inplane"] = mean_and_error([(a + b) / 2 for a, b in zip(final_xx, final_yy)])
     result["atom_steps_per_s"] = float(np.mean([len(atoms) * settings.steps / r["loop_s"][-1] for r in runs]))
+    # the JSON cannot hold NaN: a reused run's wall time is unknown
+    for r in runs:
+        r["wall_s"] = None if r["wall_s"] != r["wall_s"] else r["wall_s"]
     figure(result, out / "green_kubo.png")
     (out / "green_kubo.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "green_kubo.md").write_text(markdown(result))
@@ -210,7 +243,8 @@ def figure(result: dict, path: Path) -> None:
 def markdown(result: dict) -> str:
     s = result["settings"]
     kxx, kyy, kin = result["kappa_xx"], result["kappa_yy"], result["kappa_inplane"]
-    rows = [[str(k + 1), str(r["seed"]), f"{r['kxx'][-1]:.0f}", f"{r['kyy'][-1]:.0f}", f"{r['wall_s']:.0f}"]
+    rows = [[str(k + 1), str(r["seed"]), f"{r['kxx'][-1]:.0f}", f"{r['kyy'][-1]:.0f}",
+             "earlier" if r["wall_s"] is None else f"{r['wall_s']:.0f}"]
             for k, r in enumerate(result["runs"])]
     text = (f"# Green–Kubo thermal conductivity: {Path(s['model']).name}\n\n"
             f"Command: `{result['command']}`\n\n"
