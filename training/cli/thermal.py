@@ -44,7 +44,7 @@ def run_green_kubo(args: argparse.Namespace) -> int:
 
 
 def run_bte(args: argparse.Namespace) -> int:
-    from ..evaluation.bench.common import conditions_text, header
+    from ..evaluation.bench.common import conditions_text, header, load_average
     from ..evaluation.thermal.bte import BTESettings, bte, dispersion_figure, markdown
 
     settings = BTESettings(model=args.model, lattice_constant=args.lattice_constant,
@@ -55,6 +55,7 @@ def run_bte(args: argparse.Namespace) -> int:
     head["command"] = "areanet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = bte(settings, quiet=args.quiet)
     result.update(head)
+    result["load_average_end"] = load_average()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bte.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -186,24 +186,42 @@ def compute_fc3(ph3, settings: BTESettings, cutoff: float, forces: Callable, qui
     return len(todo)
 
 
-def harmonic_frequencies_cm1(ph3, qpoints) -> np.ndarray:
-    """Frequencies (cm⁻¹) of fc2 at q (reduced coordinates of the primitive reciprocal cell)."""
+def harmonic_phonopy(ph3):
+    """A Phonopy object holding ph3's fc2 and masses (harmonic properties only)."""
     from phonopy import Phonopy
 
     ph = Phonopy(ph3.unitcell, supercell_matrix=ph3.phonon_supercell_matrix, primitive_matrix="P")
     ph.force_constants = ph3.fc2
     ph.masses = ph3.masses
+    return ph
+
+
+THZ_TO_CM1 = 33.35640951981521
+
+
+def harmonic_frequencies_cm1(ph3, qpoints) -> np.ndarray:
+    """Frequencies (cm⁻¹) of fc2 at q (reduced coordinates of the primitive reciprocal cell)."""
+    ph = harmonic_phonopy(ph3)
     ph.run_qpoints(np.asarray(qpoints, dtype=float))
-    return np.asarray(ph.qpoints.frequencies) * 33.35640951981521  # THz → cm⁻¹
+    return np.asarray(ph.qpoints.frequencies) * THZ_TO_CM1
 
 
-def dispersion(ph3, a: float, height: float, npoints: int = 150) -> dict:
-    """fc2's harmonic branches along Γ–M–K–Γ (cm⁻¹), sorted per q: the lowest three are the
-    acoustic ZA, TA, LA that carry the heat."""
-    path = primitive(a, height).cell.bandpath("GMKG", npoints=npoints)
-    freqs = np.sort(harmonic_frequencies_cm1(ph3, path.kpts), axis=1)
-    x, ticks, labels = path.get_linear_kpoint_axis()
-    return {"x": x.tolist(), "ticks": ticks.tolist(), "labels": list(labels), "frequencies_cm1": freqs.tolist()}
+def dispersion(ph3, a: float, height: float, npoints: int = 50) -> dict:
+    """fc2's branches along Γ–M–K–Γ (cm⁻¹), connected by eigenvector overlap (phonopy's band
+    connection), in the order of Γ: the first three are the acoustic ZA, TA, LA."""
+    special = primitive(a, height).cell.bandpath("GMKG").special_points
+    corners = [np.asarray(special[k], dtype=float) for k in "GMKG"]
+    # one continuous path, so that the band connection also runs through M and K
+    qpoints = np.concatenate([np.linspace(corners[k], corners[k + 1], npoints)[(1 if k else 0):] for k in range(3)])
+    ph = harmonic_phonopy(ph3)
+    ph.run_band_structure([qpoints], is_band_connection=True, with_eigenvectors=True)
+    bands = ph.get_band_structure_dict()
+    freqs = np.concatenate(bands["frequencies"]) * THZ_TO_CM1  # [q, 6]
+    # the three acoustic branches are degenerate at Γ: name them by their order just off Γ
+    freqs[:, :3] = freqs[:, np.argsort(freqs[1, :3])]
+    x = np.concatenate(bands["distances"])
+    ticks = [float(x[k * (npoints - 1)]) for k in range(4)]
+    return {"x": x.tolist(), "ticks": ticks, "labels": list("GMKG"), "frequencies_cm1": freqs.tolist()}
 
 
 def dispersion_figure(results: list[dict], path: Path) -> None:
@@ -213,7 +231,7 @@ def dispersion_figure(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # lazy: as above
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
     styles = ["-", "--", ":", "-."]
     for k, result in enumerate(results):
         d = result["dispersion"]
@@ -234,7 +252,7 @@ def dispersion_figure(results: list[dict], path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=min(0.0, min(np.min(r["dispersion"]["frequencies_cm1"]) for r in results) - 10))
     ax.set_ylabel("frequency (cm⁻¹)")
-    ax.legend(fontsize=6.5, loc="lower right", ncol=1 if len(results) == 1 else 2)
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     ax.set_title("h-BN phonons: acoustic ZA, TA, LA (colour) carry the heat", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=130)

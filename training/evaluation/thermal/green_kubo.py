@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import UserError
 from ...paths import REPOSITORY
 from ...progress import progress
-from ..bench.common import conditions_text, header, make_sheet_module, table, venv_tool
+from ..bench.common import conditions_text, header, load_average, make_sheet_module, table, venv_tool
 
 INPUT = REPOSITORY / "examples" / "thermal" / "in.green_kubo"
 THICKNESS = 3.33  # Å, the interlayer spacing of bulk h-BN
@@ -205,6 +205,7 @@ def green_kubo(settings: GreenKuboSettings, out: Path, quiet: bool = False, reus
     # the JSON cannot hold NaN: a reused run's wall time is unknown
     for r in runs:
         r["wall_s"] = None if r["wall_s"] != r["wall_s"] else r["wall_s"]
+    result["load_average_end"] = load_average()
     figure(result, out / "green_kubo.png")
     (out / "green_kubo.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "green_kubo.md").write_text(markdown(result))
