@@ -6,6 +6,7 @@
 #include "pair_areanet.h"
 
 #include "areanet_archive.h"
+#include "areanet_centroid.h"
 #include "areanet_coulomb.h"
 #include "areanet_elements.h"
 #include "areanet_library.h"
@@ -15,10 +16,12 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "compute.h"
 #include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
+#include "modify.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "output.h"
@@ -44,7 +47,7 @@ PairAreanet::PairAreanet(LAMMPS *lmp) :
   restartinfo = 0;
   one_coeff = 1;
   manybody_flag = 1;
-  centroidstressflag = CENTROID_NOTAVAIL;
+  centroidstressflag = CENTROID_AVAIL;    // cvatom filled in compute() (areanet_centroid.h)
   no_virial_fdotr_compute = 1;    // the virial is tallied edge by edge in compute()
 
   // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise (applied when
@@ -198,6 +201,7 @@ void PairAreanet::compute(int eflag, int vflag)
           vatom[j][k] += 0.5 * v[k];
         }
       }
+      if (cvflag_atom) areanet::tally_centroid_virial(cvatom[j], r, g);
     }
   }
 
@@ -577,6 +581,14 @@ void PairAreanet::init_style()
                "{} along x and {} along y",
                model_file, domain->xperiodic ? "p" : "non-periodic",
                domain->yperiodic ? "p" : "non-periodic");
+
+  if (coulomb)
+    for (const auto &c : modify->get_compute_list())
+      if (strcmp(c->style, "centroid/stress/atom") == 0)
+        error->all(FLERR,
+                   "Pair areanet: compute {} (centroid/stress/atom) is not available with the "
+                   "charged model {}: {}",
+                   c->id, model_file, areanet::CHARGED_CENTROID_REASON);
 
   if (check_masses) check_type_masses();
   if (atom->q_flag) check_atom_charges();

@@ -39,6 +39,9 @@
      W   += -r_ij (x) g_ij            W_ab = -r_a g_b, LAMMPS order
                                       xx yy zz xy xz yz (as ML-IAP's v_tally)
      vatom_i += W/2, vatom_j += W/2
+     cvatom_j += -r_ij (x) g_ij       the centroid virial (9 components) of
+                                      compute centroid/stress/atom and heat/flux:
+                                      derivation in areanet_centroid.h
 
    Per-atom energy: eatom_i = the model's energy of centre i.
 
@@ -62,7 +65,9 @@
    e_i (to eatom_i and the energy) and F_i of its owned atoms; the global
    virial sum_k E_k [delta_ab - (sigma^2 + 1/k^2) k_a k_b] (xx, yy, xy; zero
    with z) is added once.  The per-atom virial of this term is not defined
-   here: compute stress/atom with a charged model stops with an error.  Cost
+   here: compute stress/atom with a charged model stops with an error, and
+   compute centroid/stress/atom is refused at init with the reason
+   (areanet_centroid.h: no per-atom split of it gives a correct heat current).  Cost
    O(atoms x k-vectors), k-vectors ~ A/sigma^2, so it grows as N^2 for large
    sheets.  Uncharged models (no such attributes, or all charges 0) are
    untouched.

@@ -9,9 +9,14 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from .export import MODEL_ERRORS, load_model, model_error_message
-from .neighbors import build_edges, check_structure, edge_forces, edge_virial, refuse_overlaps
+from .neighbors import (build_edges, check_structure, edge_centroid_virials, edge_forces, edge_virial,
+                        refuse_overlaps)
 from .sheet_coulomb import model_charges, structure_coulomb
 
+CHARGED_CENTROID_REASON = (
+    "its long-range sheet Coulomb term is a reciprocal-space lattice sum, not a sum of per-centre "
+    "edge terms, and no per-atom split of it gives a correct heat current (lammps_plugin/"
+    "areanet_centroid.h); use a local model (models/hbn-pbe-local.pt) for thermal transport")
 CHARGE_TOLERANCE = 1e-6  # e: a per-atom charge this close to the model's is the model's
 
 
@@ -43,9 +48,16 @@ class AreaNetCalculator(Calculator):
     calculator (how many calculations succeeded before); with ``dynamics=dyn`` (an ASE
     MolecularDynamics or Optimizer, also settable later as ``calc.dynamics``) it names
     the step of ``dyn`` that failed and the last step its ``MDLogger`` wrote.
+
+    Per-atom stresses (``atoms.get_stresses()``, a local model only) are the centroid
+    virials of ``compute centroid/stress/atom`` with ``pair_style areanet``, −W_k / V in
+    Voigt order (they sum to the stress); ``calc.get_centroid_virials(atoms)`` gives the
+    full, non-symmetric W_k (n × 3 × 3, eV, LAMMPS' sign), from which the heat current
+    is J = Σ_k e_k v_k + Σ_k W_k·v_k (lammps_plugin/areanet_centroid.h).
     """
 
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses",
+                              "centroid_virials"]
 
     def __init__(self, model: str | os.PathLike | torch.nn.Module, dynamics=None, **kwargs):
         super().__init__(**kwargs)
@@ -68,6 +80,12 @@ class AreaNetCalculator(Calculator):
                     "is per volume (eV/Å³) and this cell has none; give it a third vector (e.g. "
                     "atoms.cell[2] = [0, 0, 20]: the energy and forces do not change) and multiply "
                     "the stress by that height for the sheet's 2D stress in eV/Å²")
+            per_atom = "stresses" in properties or "centroid_virials" in properties
+            if per_atom and (atoms.cell.rank < 3 or model_charges(self.model)[0].any()):
+                raise PropertyNotImplementedError(
+                    "areanet: no per-atom stresses (centroid virials) for " +
+                    ("a cell without a volume (give it a third vector)" if atoms.cell.rank < 3 else
+                     "a charged model: " + CHARGED_CENTROID_REASON))
             check_structure(atoms)
             self._check_charges(atoms)
             edges = build_edges(atoms, self.cutoff, self.species)
@@ -97,8 +115,17 @@ class AreaNetCalculator(Calculator):
             if coulomb is not None:
                 virial = virial - coulomb[3]  # sheet_coulomb's W = −∂E/∂ε
             self.results["stress"] = (virial / atoms.get_volume()).flat[[0, 4, 8, 5, 2, 1]].copy()
+            if per_atom:
+                virials = edge_centroid_virials(edges, dE_dedge, len(atoms)).numpy().copy()
+                self.results["centroid_virials"] = virials
+                sym = 0.5 * (virials + virials.transpose(0, 2, 1))
+                self.results["stresses"] = -sym.reshape(-1, 9)[:, [0, 4, 8, 5, 2, 1]] / atoms.get_volume()
         self.calculations += 1
         self._good_step = step
+
+    def get_centroid_virials(self, atoms=None) -> np.ndarray:
+        """Per-atom centroid virials W_k (n × 3 × 3, eV; W_ab = −r_a g_b, LAMMPS' cvatom)."""
+        return self.get_property("centroid_virials", atoms)
 
     def _check_charges(self, atoms) -> None:
         """Per-atom charges are not a model input: refuse those a charged model would ignore."""

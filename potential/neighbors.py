@@ -149,3 +149,17 @@ def edge_virial(edges: Edges, dE_dedge: torch.Tensor) -> torch.Tensor:
     """Σ_ij g_ij ⊗ r_ij = ∂E/∂ε (3×3, eV): stress × volume in ASE's sign convention."""
     virial = dE_dedge.T @ edges.vec  # [3, 3]
     return 0.5 * (virial + virial.T)
+
+
+def edge_centroid_virials(edges: Edges, dE_dedge: torch.Tensor, n_atoms: int) -> torch.Tensor:
+    """Per-atom centroid virial W_k = Σ_(i,k) −r_ik ⊗ g_ik over the edges ending at k: [n, 3, 3] eV.
+
+    LAMMPS' sign (W = −∂E/∂ε summed over atoms, W_ab = −r_a g_b, not symmetric) and the
+    split of ``compute centroid/stress/atom`` with ``pair_style areanet``: each centre's
+    term measured from the centre, where its energy sits (derivation in
+    lammps_plugin/areanet_centroid.h), so the heat current is J = Σ_k e_k v_k + Σ_k W_k·v_k.
+    """
+    outer = -edges.vec[:, :, None] * dE_dedge[:, None, :]  # [E, 3, 3], (a, b) = −r_a g_b
+    virials = torch.zeros((n_atoms, 3, 3), dtype=dE_dedge.dtype, device=dE_dedge.device)
+    virials.index_add_(0, edges.dst, outer)
+    return virials

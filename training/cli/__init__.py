@@ -18,7 +18,7 @@ import sys
 from ..errors import UserError
 
 # One module per subcommand (or group of subcommands), in the order `--help` lists them.
-COMMAND_MODULES = ["data", "train", "evaluate", "export", "plugin", "reproduce", "validate", "bench"]
+COMMAND_MODULES = ["data", "train", "evaluate", "export", "plugin", "reproduce", "validate", "bench", "thermal"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,11 @@
+"""Thermal transport of h-BN from a model: Green–Kubo (LAMMPS) and the phonon BTE (phono3py).
+
+    green_kubo   independent LAMMPS runs of examples/thermal/in.green_kubo (heat current from
+                 compute heat/flux with compute centroid/stress/atom), κ_xx, κ_yy with a
+                 standard error over the runs, the running integral plotted
+    bte          second- and third-order force constants through an ASE calculator
+                 (AreaNetCalculator, or LAMMPS' ExTeP), κ from phono3py's BTE solution
+
+Part of the evaluation stage: imports the shared modules of training/ and areanet.potential
+only (matplotlib and phono3py lazily, when figures are drawn or the BTE is solved).
+"""
