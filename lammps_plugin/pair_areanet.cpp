@@ -403,8 +403,8 @@ void PairAreanet::coeff(int narg, char **arg)
     error->all(FLERR,
                "Incorrect args for pair coefficients: pair_style areanet expects "
                "pair_coeff * * <model file> [more model files] followed by {} species name(s), "
-               "one per atom type, got {} argument(s) after * *",
-               ntypes, narg >= 2 ? narg - 2 : 0);
+               "one per atom type, got {} after the model file",
+               ntypes, narg >= 3 ? narg - 3 : 0);
   char **species_arg = arg + 2 + nmodels - 1;    // species_arg[itype], itype = 1 .. ntypes
 
   if (strcmp(update->unit_style, "metal") != 0)
@@ -482,9 +482,9 @@ void PairAreanet::coeff(int narg, char **arg)
         !platform::file_is_readable(members.back()))
       error->all(FLERR,
                  "Incorrect args for pair coefficients: pair_coeff * * <model files> <species> "
-                 "needs exactly {} species name(s), one per atom type, after the model files; "
-                 "'{}' is a species of model {}, not a model file: too many species names",
-                 ntypes, members.back(), model_file);
+                 "needs exactly {} species name(s), one per atom type, after the model file(s), "
+                 "got {}: '{}' is a species of model {}, not a model file",
+                 ntypes, narg - 2 - k, members.back(), model_file);
   }
   committee->load(members, model_file, info, torchscript_only, single_precision, torch_threads);
   comm_reverse = committee->active() ? committee->comm_size() : 0;

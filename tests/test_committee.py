@@ -225,3 +225,31 @@ def test_bad_committees_are_refused_by_name(workdir):
     assert "out_freq 0 must be >= 1" in out
     out = coeff_error(workdir, "keyword", [FIRST], species="B N\npair_style areanet out_frq 10")
     assert "unknown argument 'out_frq'" in out and "out_freq N" in out
+
+
+# --- the example and the benchmark ------------------------------------------------------------
+
+
+def test_committee_example_runs_and_halts(workdir):
+    where = workdir / "example"
+    where.mkdir()
+    make_sheet.main(["--atoms", "240", "--a", str(make_sheet.A_PBE), "-o", str(where / "sheet-240.data")])
+    text = (ROOT / "examples" / "hbn" / "in.committee").read_text()
+    variables = {"data": "sheet-240.data", "steps": 60, "T": 1500, "halt": 0.05,
+                 **{f"m{k}": str(m) for k, m in enumerate(COMMITTEE[:4])}}
+    proc = run_lmp(text, where, variables=variables)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("committee MD at 1500 K"))
+    stopped = int(re.search(r"stopped at step (\d+)", line).group(1))
+    rows = read_devi(where / "committee-1500.devi")[1]
+    first = next(int(r[0]) for r in rows if r[4] > 0.05 and r[0] > 0)  # fix halt skips step 0
+    assert stopped == first < 60
+
+
+def test_bench_committee_smoke(plugin, tmp_path):
+    from areanet.training.cli import main
+
+    assert main(["bench", "committee", str(FIRST), str(MEMBERS[0]), "--atoms", "60", "--steps", "20",
+                 "--warmup", "2", "--freqs", "10", "--plugin", str(plugin), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "committee.md").read_text()
+    assert "| single | 1 |" in text and "| committee, out_freq 10 | 2 |" in text
