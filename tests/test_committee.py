@@ -217,6 +217,12 @@ def test_bad_committees_are_refused_by_name(workdir):
     assert "local.pt has format version 1" in out and "format version 2" in out
     out = coeff_error(workdir, "charges", [FIRST, charged_other])
     assert "q1.pt has other species charges" in out
+    damaged = workdir / "damaged.pt"
+    data = bytearray(MEMBERS[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the weights: a CRC-32 mismatch
+    damaged.write_bytes(bytes(data))
+    out = coeff_error(workdir, "damaged", [FIRST, damaged])
+    assert "committee member model file" in out and "damaged.pt is damaged" in out
     out = coeff_error(workdir, "missing", [FIRST, workdir / "no-such.pt"])
     assert "cannot open committee model file" in out and "no-such.pt" in out
     out = coeff_error(workdir, "species-count", [FIRST], species="B N N")
