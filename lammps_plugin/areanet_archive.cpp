@@ -726,6 +726,13 @@ NativeExtra areanet::read_native_extra(const ZipArchive &archive, ModelInfo &inf
     info.charge_width = width.at(0);
   }
 
+  // optional: the training domain (feature ranges; absent in files exported before it)
+  if (file.shape("domain_min") || file.shape("domain_max")) {
+    if (!file.f64("domain_min", spec.domain_min, e, 2) ||
+        !file.f64("domain_max", spec.domain_max, e, 2))
+      return NativeExtra::INVALID;
+  }
+
   // metadata.json rides along for completeness (stored like every extra file)
   if (const auto *meta = archive.find("extra/metadata.json")) {
     std::string ignored;

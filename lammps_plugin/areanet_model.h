@@ -70,7 +70,7 @@ constexpr int CXX11_ABI = -1;
 #endif
 
 // Bumped whenever TorchApi, Model, ModelInfo or NativeSpec change layout.
-constexpr int TORCH_INTERFACE_VERSION = 2;
+constexpr int TORCH_INTERFACE_VERSION = 3;
 
 // What libareanet_torch.so hands the plugin.  std::string and std::vector cross the
 // boundary, so both sides must use the same libstdc++ string ABI (cxx11_abi, checked).

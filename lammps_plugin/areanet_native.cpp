@@ -143,6 +143,13 @@ std::string NativeSpec::check() const
   if ((int) is_centre.size() != S || (int) ref_energy.size() != S ||
       (int) feature_mean.size() != S * nf || (int) feature_std.size() != S * nf)
     return "per-species tables do not match the species";
+  if (has_domain()) {
+    const int nd = n_domain();
+    if ((int) domain_min.size() != S * nd || (int) domain_max.size() != S * nd)
+      return "the training domain's ranges do not match the species and features";
+    for (int j = 0; j < S * nd; j++)
+      if (!(domain_min[j] <= domain_max[j])) return "a training domain range has min > max";
+  }
   if ((int) mlps.size() != S) return "one MLP per species expected";
   for (int s = 0; s < S; s++) {
     const auto &layers = mlps[s];
@@ -186,6 +193,9 @@ struct NativeModel::Impl {
   std::vector<float> xin32, out32, gx32;
   std::vector<double> coords;     // [12*dims] one frame's coordinates
   std::vector<double> gfeat;      // [F][nf] one element's feature gradient
+  bool domain_check = false;      // the domain guard is on
+  std::vector<double> excess;     // [n] excess of each centre beyond the training domain
+  std::vector<int> excess_feature; // [n] the feature that gives it (-1 inside)
 
   template <typename T> void setup_nets(std::vector<KernelNet<T>> &nets);
   template <typename T>
@@ -193,6 +203,8 @@ struct NativeModel::Impl {
                  double *de_dedge, std::vector<T> &xin, std::vector<T> &out, std::vector<T> &gx,
                  const KernelNet<T> &net, KernelWork<T> &work, const Kernels<T> &k);
   void frame_features(const Geometry &g, int f, double *feat);
+  void domain_excess(int s, int64_t centre, const double *feat);
+  void shell_excess(int s, int64_t centre, const Geometry &g);
   void backward(const Geometry &g, const double *gfeat, int nframes, double gv[12][3]);
 };
 
@@ -327,6 +339,40 @@ void NativeModel::set_block(int elements)
   m.xin64.resize((size_t) rows * m.nf);    // features are built in double first
 }
 
+bool NativeModel::has_domain() const
+{
+  return impl_->spec.has_domain();
+}
+
+void NativeModel::set_domain_check(bool on)
+{
+  impl_->domain_check = on && impl_->spec.has_domain();
+}
+
+const double *NativeModel::domain_excess() const
+{
+  return impl_->excess.data();
+}
+
+const int *NativeModel::domain_feature() const
+{
+  return impl_->excess_feature.data();
+}
+
+std::string NativeModel::feature_name(int j) const
+{
+  const auto &m = *impl_;
+  static const char *shells[] = {"first", "second", "third"};
+  if (j >= m.nf && j < m.nf + 3)
+    return std::string("the mean distance of the ") + shells[j - m.nf] + " shell";
+  if (j < 0 || j >= m.nf) return "none";
+  static const char *high[] = {"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"};
+  static const char *low[] = {"A", "E", "I", "X", "Y", "Z"};
+  const int vertex = j / m.dims, coordinate = j % m.dims;
+  return std::string("coordinate ") + "xyz"[coordinate] + " of vertex " +
+      (m.spec.low_order ? low[vertex] : high[vertex]) + " in a local frame";
+}
+
 std::string NativeModel::describe() const
 {
   const auto &m = *impl_;
@@ -370,6 +416,50 @@ void NativeModel::Impl::frame_features(const Geometry &g, int f, double *feat)
         for (int p = 0; p < 12; p++) acc += L[u * 12 + p] * c[p * dims + d];
         feat[u * dims + d] = acc;
       }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the domain guard (areanet_native.h): how far a centre of species s
+   leaves the training ranges, descriptor j at a time -- the features of
+   one frame (in +-z pairs the partner frame has the same features with z
+   negated, so -z is checked as well), or the shells' mean distances
+------------------------------------------------------------------------- */
+
+void NativeModel::Impl::domain_excess(int s, int64_t centre, const double *feat)
+{
+  const int nd = nf + 3;
+  const double *lo = &spec.domain_min[(size_t) s * nd];
+  const double *hi = &spec.domain_max[(size_t) s * nd];
+  double worst = excess[centre];
+  int which = excess_feature[centre];
+  for (int j = 0; j < nf; j++) {
+    double over = std::max(lo[j] - feat[j], feat[j] - hi[j]);
+    if (paired && j % 3 == 2) over = std::max(over, std::max(lo[j] + feat[j], -feat[j] - hi[j]));
+    if (over > worst) {
+      worst = over;
+      which = j;
+    }
+  }
+  excess[centre] = worst;
+  excess_feature[centre] = which;
+}
+
+void NativeModel::Impl::shell_excess(int s, int64_t centre, const Geometry &g)
+{
+  static const int first[4] = {0, 3, 9, 12};    // canonical slots of the three shells
+  const int nd = nf + 3;
+  for (int shell = 0; shell < 3; shell++) {
+    double mean = 0.0;
+    for (int v = first[shell]; v < first[shell + 1]; v++) mean += norm3(g.v[v]);
+    mean /= first[shell + 1] - first[shell];
+    const int j = nf + shell;
+    const double over = std::max(spec.domain_min[(size_t) s * nd + j] - mean,
+                                 mean - spec.domain_max[(size_t) s * nd + j]);
+    if (over > excess[centre]) {
+      excess[centre] = over;
+      excess_feature[centre] = j;
+    }
   }
 }
 
@@ -474,8 +564,10 @@ void NativeModel::Impl::run_block(int s, int nb, const int64_t *centres, const d
     for (int v = 0; v < 12; v++)
       for (int c = 0; c < 3; c++) g.v[v][c] = edge_vec[3 * slot[v] + c];
     frame_geometry(g);
+    if (domain_check) shell_excess(s, centres[b], g);
     for (int f = 0; f < FP; f++) {
       frame_features(g, f, feat);
+      if (domain_check) domain_excess(s, centres[b], feat);
       const int row = b * FP + f;
       if (!paired) {
         double *x = x64 + (size_t) row * nf;
@@ -724,6 +816,10 @@ bool NativeModel::compute(int64_t n, int64_t nedges, const double *edge_vec, con
 
   std::fill(atom_energy, atom_energy + n, 0.0);
   std::fill(de_dedge, de_dedge + 3 * nedges, 0.0);
+  if (m.domain_check) {
+    m.excess.assign(n, 0.0);
+    m.excess_feature.assign(n, -1);
+  }
   for (int s = 0; s < m.S; s++) {
     if (!spec.is_centre[s]) continue;
     m.members.clear();

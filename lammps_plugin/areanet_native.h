@@ -51,6 +51,19 @@ class NativeModel {
   // Elements per block of the MLP pass (rows = block × frames); for tuning.
   void set_block(int elements);
 
+  // The domain guard (areanet_guard.h).  With set_domain_check(true) and a model file that
+  // stores its training domain (NativeSpec::domain_min/max, potential/domain.py), every
+  // compute() also finds how far each centre leaves the training ranges, the worst over its
+  // descriptors j (the features of every frame, unstandardised, then the mean distance of
+  // each shell; Angstrom):
+  //   excess_i = max_j max(lo_sj - x_j, x_j - hi_sj, 0)
+  // and the descriptor j that gives it; centres inside have excess 0 and descriptor -1.
+  bool has_domain() const;
+  void set_domain_check(bool on);
+  const double *domain_excess() const;    // [ncentres] of the last compute()
+  const int *domain_feature() const;      // [ncentres] of the last compute()
+  std::string feature_name(int j) const;  // what descriptor j is, for messages
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

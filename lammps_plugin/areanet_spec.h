@@ -70,10 +70,17 @@ struct NativeSpec {
     std::vector<double> bias;           // [n_out]
   };
   std::vector<std::vector<Layer>> mlps; // [S][layers]
+  // the training domain (optional, empty = the file has none): per species, the range over
+  // the training data of every feature (unstandardised, all frames), then of the mean
+  // distance of the first, second and third shell (potential/domain.py; Angstrom)
+  std::vector<double> domain_min;      // [S*(n_features+3)]
+  std::vector<double> domain_max;      // [S*(n_features+3)]
 
   int n_frames() const { return static_cast<int>(frame_ref.size()); }
   int n_vertices() const { return low_order ? 6 : 12; }
   int n_features() const { return n_vertices() * dims; }
+  int n_domain() const { return n_features() + 3; }
+  bool has_domain() const { return !domain_min.empty(); }
   // Empty if the tables and layers are consistent, else what is wrong.
   std::string check() const;
 };

@@ -7,8 +7,10 @@
 
 #include "areanet_archive.h"
 #include "areanet_centroid.h"
+#include "areanet_committee.h"
 #include "areanet_coulomb.h"
 #include "areanet_elements.h"
+#include "areanet_guard.h"
 #include "areanet_library.h"
 #include "areanet_model.h"
 #include "areanet_native.h"
@@ -25,6 +27,7 @@
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "output.h"
+#include "platform.h"
 #include "update.h"
 
 #include <algorithm>
@@ -49,6 +52,8 @@ PairAreanet::PairAreanet(LAMMPS *lmp) :
   manybody_flag = 1;
   centroidstressflag = CENTROID_AVAIL;    // cvatom filled in compute() (areanet_centroid.h)
   no_virial_fdotr_compute = 1;    // the virial is tallied edge by edge in compute()
+  committee = std::make_unique<AreanetCommittee>(lmp);
+  guard = std::make_unique<AreanetGuard>(lmp);
 
   // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise (applied when
   // libtorch is loaded; the native evaluator runs on one thread per rank)
@@ -159,6 +164,7 @@ void PairAreanet::compute(int eflag, int vflag)
     ok = model->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
                         centre_spec.data(), atom_energy.data(), de_dedge.data(), message);
   check_model_errors(ok, message, inum, ilist);
+  guard->check(inum, ilist);
 
   // energies
 
@@ -206,6 +212,13 @@ void PairAreanet::compute(int eflag, int vflag)
   }
 
   if (coulomb) compute_coulomb();
+
+  // the committee's other models on the same edges (on its steps only)
+
+  if (committee->due())
+    committee->compute(this,
+                       {inum, ilist, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
+                        edge_atom.data(), centre_spec.data(), de_dedge.data()});
 }
 
 /* ----------------------------------------------------------------------
@@ -349,8 +362,13 @@ void PairAreanet::settings(int narg, char **arg)
   torchscript_only = false;
   single_precision = false;
   check_masses = true;
+  committee->reset();
+  guard->reset();
   for (int iarg = 0; iarg < narg; iarg++) {
-    if (strcmp(arg[iarg], "torchscript") == 0)
+    int used = 0;
+    if ((used = committee->parse(narg, arg, iarg)) || (used = guard->parse(narg, arg, iarg)))
+      iarg += used - 1;
+    else if (strcmp(arg[iarg], "torchscript") == 0)
       torchscript_only = true;
     else if (strcmp(arg[iarg], "float32") == 0)
       single_precision = true;
@@ -363,8 +381,9 @@ void PairAreanet::settings(int narg, char **arg)
     } else
       error->all(FLERR,
                  "Illegal pair_style areanet command: unknown argument '{}'; it takes no arguments "
-                 "other than the keywords float32, torchscript and check_masses yes|no (the model "
-                 "file and the species go in pair_coeff * * model.pt B N)",
+                 "other than the keywords float32, torchscript, check_masses yes|no, out_freq N, "
+                 "out_file FILE, atomic, guard yes|no and guard_margin DELTA (the model file(s) "
+                 "and the species go in pair_coeff * * model.pt [more.pt ...] B N)",
                  arg[iarg]);
   }
   if (torchscript_only && single_precision)
@@ -374,7 +393,8 @@ void PairAreanet::settings(int narg, char **arg)
 }
 
 /* ----------------------------------------------------------------------
-   pair_coeff * * model.pt <species of type 1> ... <species of type ntypes>
+   pair_coeff * * model.pt [model2.pt ...] <species of type 1> ... <species of type ntypes>
+   (more than one model file: a committee, areanet_committee.h)
 ------------------------------------------------------------------------- */
 
 void PairAreanet::coeff(int narg, char **arg)
@@ -382,12 +402,14 @@ void PairAreanet::coeff(int narg, char **arg)
   if (!allocated) allocate();
 
   const int ntypes = atom->ntypes;
-  if (narg != 3 + ntypes)
+  const int nmodels = narg - 2 - ntypes;    // the model files come before the species
+  if (nmodels < 1)
     error->all(FLERR,
                "Incorrect args for pair coefficients: pair_style areanet expects "
-               "pair_coeff * * <model file> followed by {} species name(s), one per atom type, "
-               "got {} after the model file",
+               "pair_coeff * * <model file> [more model files] followed by {} species name(s), "
+               "one per atom type, got {} after the model file",
                ntypes, narg >= 3 ? narg - 3 : 0);
+  char **species_arg = arg + 2 + nmodels - 1;    // species_arg[itype], itype = 1 .. ntypes
 
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR,
@@ -436,7 +458,7 @@ void PairAreanet::coeff(int narg, char **arg)
   for (const auto &s : info.species) known += " " + s;
 
   for (int itype = 1; itype <= ntypes; itype++) {
-    const std::string name = arg[2 + itype];
+    const std::string name = species_arg[itype];
     if (name == "NULL")
       error->all(FLERR,
                  "Pair areanet: atom type {} is left unmapped (NULL); every atom type must be "
@@ -454,6 +476,22 @@ void PairAreanet::coeff(int narg, char **arg)
 
   for (int i = 1; i <= ntypes; i++)
     for (int j = 1; j <= ntypes; j++) setflag[i][j] = 1;
+
+  // the committee: the other model files (a species name there means too many species)
+
+  std::vector<std::string> members;
+  for (int k = 1; k < nmodels; k++) {
+    members.emplace_back(arg[2 + k]);
+    if (std::find(info.species.begin(), info.species.end(), members.back()) != info.species.end() &&
+        !platform::file_is_readable(members.back()))
+      error->all(FLERR,
+                 "Incorrect args for pair coefficients: pair_coeff * * <model files> <species> "
+                 "needs exactly {} species name(s), one per atom type, after the model file(s), "
+                 "got {}: '{}' is a species of model {}, not a model file",
+                 ntypes, narg - 2 - k, members.back(), model_file);
+  }
+  committee->load(members, model_file, info, torchscript_only, single_precision, torch_threads);
+  comm_reverse = committee->active() ? committee->comm_size() : 0;
 
   // the long-range sheet Coulomb of a charged model: the charge of each atom type
 
@@ -484,6 +522,7 @@ void PairAreanet::coeff(int narg, char **arg)
                    "areanet: atom type -> model species:{}\n",
                    model_file, info.format_version, info.cutoff, known, info.units, torch,
                    evaluation, mapping);
+
     if (charged) {
       std::string charges;
       for (size_t s = 0; s < info.species.size(); s++)
@@ -495,7 +534,10 @@ void PairAreanet::coeff(int narg, char **arg)
                      charges, info.charge_width, areanet::SheetCoulomb::COULOMB,
                      areanet::SheetCoulomb::ACCURACY);
     }
+    if (committee->active()) utils::logmesg(lmp, "areanet: {}\n", committee->describe());
   }
+  guard->setup(native.get(), model_file,
+               torchscript_only ? "pair_style areanet torchscript" : "no native extra");
 }
 
 /* ----------------------------------------------------------------------
@@ -592,6 +634,8 @@ void PairAreanet::init_style()
 
   if (check_masses) check_type_masses();
   if (atom->q_flag) check_atom_charges();
+  committee->init();
+  guard->start_run();
 
   // full neighbour list of the local atoms, neighbours local or ghost
 
@@ -694,4 +738,63 @@ double PairAreanet::memory_usage()
   if (native) bytes += native->memory_usage();
   bytes += sizeof(double) * (coulomb_q.capacity() + coulomb_s.capacity() + coulomb_s_all.capacity());
   return bytes;
+}
+
+/* ----------------------------------------------------------------------
+   end of a run: the domain guard's summary
+------------------------------------------------------------------------- */
+
+void PairAreanet::finish()
+{
+  guard->summary();
+}
+
+/* ----------------------------------------------------------------------
+   model_devi_flag: fix pair's trigger, the committee is evaluated on the
+   steps it is set (areanet_committee.h)
+------------------------------------------------------------------------- */
+
+void *PairAreanet::extract(const char *name, int &dim)
+{
+  dim = 0;
+  if (strcmp(name, "model_devi_flag") == 0) return committee->trigger();
+  return nullptr;
+}
+
+/* ----------------------------------------------------------------------
+   per-atom fields for fix pair: model_devi (force deviation of the last
+   committee evaluation, eV/A), domain_excess (the domain guard, A)
+------------------------------------------------------------------------- */
+
+void *PairAreanet::extract_peratom(const char *name, int &ncol)
+{
+  ncol = 0;
+  if (strcmp(name, "model_devi") == 0) {
+    if (!committee->active())
+      error->all(FLERR,
+                 "Pair areanet: model_devi needs a committee (pair_coeff * * a.pt b.pt ... B N) "
+                 "or out_freq/out_file in pair_style areanet");
+    return committee->peratom();
+  }
+  if (strcmp(name, "domain_excess") == 0) {
+    if (!guard->on())
+      error->all(FLERR, "Pair areanet: domain_excess needs the domain guard, which is off (the "
+                        "log of pair_coeff says why)");
+    return guard->peratom();
+  }
+  return nullptr;
+}
+
+/* ---------------------------------------------------------------------- */
+
+int PairAreanet::pack_reverse_comm(int n, int first, double *buf)
+{
+  return committee->pack_reverse_comm(n, first, buf);
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairAreanet::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  committee->unpack_reverse_comm(n, list, buf);
 }

@@ -3,7 +3,14 @@
    plugin pair style.
 
    pair_style areanet [float32] [torchscript] [check_masses yes|no]
-   pair_coeff * * model.pt B N       (one model species name per atom type)
+                      [out_freq N] [out_file FILE] [atomic]
+                      [guard yes|no] [guard_margin DELTA]
+   pair_coeff * * model.pt [model2.pt ...] B N   (one species name per atom type)
+
+   More than one model file is a committee: the first drives the MD, all
+   are compared every out_freq steps (model deviation, DeePMD-kit's
+   model_devi.out; areanet_committee.h).  The domain guard reports atoms
+   outside the first model's training domain (areanet_guard.h).
 
    The model file is checked whole before use: every entry of the zip
    archive (weights, code, metadata, the native extra) must pass its CRC-32
@@ -104,6 +111,9 @@ class SheetCoulomb;
 
 namespace LAMMPS_NS {
 
+class AreanetCommittee;
+class AreanetGuard;
+
 class PairAreanet : public Pair {
  public:
   PairAreanet(class LAMMPS *);
@@ -115,6 +125,11 @@ class PairAreanet : public Pair {
   void init_style() override;
   double init_one(int, int) override;
   double memory_usage() override;
+  void finish() override;
+  void *extract(const char *, int &) override;
+  void *extract_peratom(const char *, int &) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
 
  protected:
   std::unique_ptr<areanet::Model> model;            // libtorch's module, for forward()
@@ -149,6 +164,10 @@ class PairAreanet : public Pair {
   std::vector<double> coulomb_q;      // [nlocal] charge of each owned atom
   std::vector<double> coulomb_s;      // [2K] S(k) of this rank's atoms (Re, then Im)
   std::vector<double> coulomb_s_all;  // [2K] S(k) of all atoms
+
+  // the model committee (out_freq, out_file, atomic) and the domain guard
+  std::unique_ptr<AreanetCommittee> committee;
+  std::unique_ptr<AreanetGuard> guard;
 
   void allocate();
   void compute_coulomb();

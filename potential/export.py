@@ -32,7 +32,10 @@ Arrays of version 1 (S species, F frames, nf features):
     mlp.{s}.{k}.weight f64[n_out,n_in] (torch.nn.Linear layout), mlp.{s}.{k}.bias f64[n_out].
 A charged model (format_version 2, potential/sheet_coulomb.py) adds species_charges f64[S]
 (e) and charge_width f64[] (Å); an old reader that ignored them would still refuse the
-model's format_version.
+model's format_version. The training domain (potential/domain.py), when the export knew the
+training data, adds domain_min f64[S,nf+3], domain_max f64[S,nf+3] (Å: the network inputs,
+then the mean distance of each of the three shells) and domain_centres i64[S]: optional,
+ignored by older readers, used by the LAMMPS plugin's domain guard.
 Readers ignore arrays they do not know; a change that old readers would misread gets a
 new version.
 """
@@ -56,6 +59,7 @@ import torch
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.(save|load|script)` is deprecated")
 
 from .config import FORMAT_VERSIONS_READ
+from .domain import Domain
 from .sheet_coulomb import model_charges
 from .model import AreaNet
 
@@ -240,11 +244,16 @@ def read_native(path: str | os.PathLike) -> dict[str, Any] | None:
 # --- model files -----------------------------------------------------------------------------
 
 
-def save_scripted(scripted: torch.jit.ScriptModule, path: str | os.PathLike, metadata_json: str) -> Path:
-    """Write a scripted model with its metadata text and, when it can, the native extra."""
+def save_scripted(scripted: torch.jit.ScriptModule, path: str | os.PathLike, metadata_json: str,
+                  domain: Domain | None = None) -> Path:
+    """Write a scripted model with its metadata text and, when it can, the native extra
+    (with the training domain's feature ranges when ``domain`` is given)."""
     extra = {METADATA_FILE: metadata_json}
     try:
-        extra[NATIVE_FILE] = encode_native(native_arrays(scripted))
+        arrays = native_arrays(scripted)
+        if domain is not None:
+            arrays.update(domain.arrays())
+        extra[NATIVE_FILE] = encode_native(arrays)
     except ValueError as err:
         warnings.warn(f"{path}: no {NATIVE_FILE} ({err}); the LAMMPS plugin will need libtorch for it")
     path = Path(path)
@@ -255,8 +264,10 @@ def save_scripted(scripted: torch.jit.ScriptModule, path: str | os.PathLike, met
     return path
 
 
-def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Script a conservative model and save it with its metadata (and the native extra)."""
+def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, Any] | None = None,
+                 domain: Domain | None = None) -> Path:
+    """Script a conservative model and save it with its metadata (and the native extra, with
+    the training domain if given)."""
     if not model.conservative:
         raise ValueError(
             "a direct-force model cannot be exported: its forces are not the gradient of its "
@@ -271,16 +282,26 @@ def export_model(model: AreaNet, path: str | os.PathLike, metadata: dict[str, An
         **(metadata or {}),
     }
     scripted = torch.jit.script(model.eval())
-    return save_scripted(scripted, path, json.dumps(meta, indent=1, sort_keys=True))
+    return save_scripted(scripted, path, json.dumps(meta, indent=1, sort_keys=True), domain)
 
 
-def reexport_model(source: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
+def reexport_model(source: str | os.PathLike, path: str | os.PathLike | None = None,
+                   domain: Domain | None = None) -> Path:
     """Write an exported model file again through ``save_scripted`` (adding the native extra
-    to files written before it existed): the same TorchScript module, state and metadata
-    text, so its predictions are bit-identical. ``path`` defaults to ``source``."""
+    to files written before it existed, or the training domain): the same TorchScript
+    module, state and metadata text, so its predictions are bit-identical. ``path`` defaults
+    to ``source``; without ``domain`` the file's own training domain, if any, is kept."""
     extra = {METADATA_FILE: ""}
+    if domain is None:
+        domain = read_domain(source)
     scripted = torch.jit.load(str(check_model_file(source)), map_location="cpu", _extra_files=extra)
-    return save_scripted(scripted, path if path is not None else source, extra[METADATA_FILE])
+    return save_scripted(scripted, path if path is not None else source, extra[METADATA_FILE], domain)
+
+
+def read_domain(path: str | os.PathLike) -> Domain | None:
+    """The training domain stored in a model file (potential/domain.py), None if it has none."""
+    arrays = read_native(path)
+    return Domain.from_arrays(arrays) if arrays is not None else None
 
 
 def verified_zip_entries(path: Path, kind: str, writer: str, redo: str, hint: str) -> list[str]:

@@ -121,6 +121,21 @@ def register(subparsers) -> None:
     dm.add_argument("--no-old-split", action="store_true",
                     help="skip the model's own test split (a model without recorded training data)")
     dm.set_defaults(func=_lazy("domain", "cmd_domain"))
+    co = sub.add_parser("committee", help="MD cost of a model committee (out_freq) vs its first model",
+                        description="LAMMPS MD cost of pair_style areanet with a committee of models "
+                        "(model deviation every --freqs steps) against the first model alone.")
+    co.add_argument("models", nargs="+", help="the committee's model files (the first drives the MD)")
+    co.add_argument("--out", default="bench-results", help="folder for NAME.json and NAME.md")
+    co.add_argument("--name", default="committee", help="output file stem (default committee)")
+    co.add_argument("--atoms", type=int, default=15360, help="sheet size (default 15360)")
+    co.add_argument("--freqs", type=int_list, default=[10, 100], metavar="N,N", help="out_freq values (default 10,100)")
+    co.add_argument("--steps", type=int, default=100, help="timed steps per run (default 100)")
+    co.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
+    co.add_argument("--repeats", type=int, default=1, help="round-robin rounds; the fastest run counts")
+    co.add_argument("--temperature", type=float, default=300.0)
+    co.add_argument("--plugin", default=None, help="plugin library (default: `areanet lammps-plugin`)")
+    co.add_argument("--timeout", type=float, default=None, help="seconds per LAMMPS run before giving up")
+    co.set_defaults(func=_lazy("committee", "cmd_committee"))
 
     tr = sub.add_parser("train", help="training time per epoch on the paper-size set",
                         description="Wall time per epoch and structures/s of `areanet train` on the "

@@ -149,6 +149,20 @@ def register(subparsers) -> None:
                      help="random seed (default 0); same seed, same output")
     smp.add_argument("--threads", type=int, default=None, metavar="N",
                      help="torch threads (default: leave torch's setting)")
+    smp.add_argument("--engine", choices=["ase", "lammps"], default="ase",
+                     help="MD driver: ase (Langevin, fixed cell; default) or lammps (the committee "
+                     "in pair_style areanet, its max_devi_f as the disagreement; exported model "
+                     "files only)")
+    smp.add_argument("--ensemble", choices=["nvt", "npt"], default="nvt",
+                     help="--engine lammps: fix nvt (fixed cell) or fix npt (in-plane --pressure)")
+    smp.add_argument("--pressure", type=float, default=0.0, metavar="BAR",
+                     help="--ensemble npt: in-plane pressure, bar (default 0)")
+    smp.add_argument("--trust-lo", type=float, default=0.0, metavar="EV_PER_A",
+                     help="keep only snapshots whose disagreement is at least this (DP-GEN's "
+                     "trust_lo; default 0)")
+    smp.add_argument("--trust-hi", type=float, default=float("inf"), metavar="EV_PER_A",
+                     help="and below this (DP-GEN's trust_hi: beyond it the MD is unphysical; "
+                     "default none)")
     smp.add_argument("--quiet", action="store_true", help="no progress bar")
     smp.set_defaults(func=cmd_sample)
 

@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, TYPE_CHECKING
@@ -38,6 +39,7 @@ from areanet.potential.export import model_error_message, MODEL_ERRORS
 from ..data.generate import write_frames
 from ..data.generate import apply_strain
 from ..data.sheets import perfect_sheet
+from .lammps_md import ENSEMBLES, run_lammps_md
 from ..fit.predict import load_any, predict
 from ..errors import UserError
 from ..progress import progress
@@ -52,6 +54,7 @@ EQUILIBRATION_FRACTION = 0.1  # of the steps, never stored
 MAX_STRAIN_PCT = 15.0  # beyond it the sheet is far outside any domain worth sampling
 MIN_DISTANCE = 0.8  # Å; closer atoms mean the MD has blown up (the B-N bond is 1.45 Å)
 _BRUTE_FORCE_ATOMS = 1000  # up to here all pairs in numpy beats ASE's neighbour list
+ENGINES = ("ase", "lammps")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ class SampleSettings:
     strain_pct: tuple[float, float, float] = (0.0, 0.0, 0.0)  # εxx, εyy, εxy of the cell (%)
     seed: int = 0
     friction_per_fs: float = FRICTION_PER_FS
+    engine: str = "ase"  # "ase": Langevin MD here; "lammps": the committee in LAMMPS (lammps_md)
+    ensemble: str = "nvt"  # LAMMPS only: "nvt" or "npt" (in-plane pressure_bar)
+    pressure_bar: float = 0.0
+    trust_lo: float = 0.0  # eV/Å: only snapshots with trust_lo <= disagreement < trust_hi are kept
+    trust_hi: float = math.inf
 
     def stored_steps(self) -> list[int]:
         """Steps whose snapshot is stored (the same at every temperature)."""
@@ -105,6 +113,16 @@ class SampleSettings:
             raise UserError(f"--repeat {self.repeat[0]} {self.repeat[1]}: both must be at least 1")
         if self.seed < 0:
             raise UserError(f"--seed must be non-negative, got {self.seed}")
+        if self.engine not in ENGINES:
+            raise UserError(f"--engine {self.engine}: choose one of {', '.join(ENGINES)}")
+        if self.engine == "ase" and (self.ensemble != "nvt" or self.pressure_bar != 0.0):
+            raise UserError("--ensemble and --pressure are settings of --engine lammps (the ASE "
+                            "driver runs Langevin MD in a fixed cell)")
+        if self.ensemble not in ENSEMBLES:
+            raise UserError(f"--ensemble {self.ensemble}: choose one of {', '.join(ENSEMBLES)}")
+        if not (0.0 <= self.trust_lo < self.trust_hi):
+            raise UserError(f"--trust-lo {self.trust_lo:g} --trust-hi {self.trust_hi:g}: need "
+                            "0 <= trust-lo < trust-hi (eV/Å)")
         if self.select < len(self.temperatures):
             raise UserError(f"--select {self.select}: fewer than the {len(self.temperatures)} "
                             "temperatures (the selection is split evenly across them)")
@@ -286,8 +304,37 @@ def sample_snapshots(models: Sequence[str | os.PathLike], settings: SampleSettin
     names = [Path(m).name for m in models]
     out = []
     for temperature in settings.temperatures:
-        out.extend(run_md(nets, names, temperature, settings, show_progress))
+        if settings.engine == "lammps":
+            out.extend(run_lammps(models, temperature, settings))
+        else:
+            out.extend(run_md(nets, names, temperature, settings, show_progress))
     return out
+
+
+def run_lammps(models: Sequence[str | os.PathLike], temperature: float,
+               settings: SampleSettings) -> list[Snapshot]:
+    """The stored snapshots of one temperature from LAMMPS (lammps_md): the committee of
+    ``models`` in pair_style areanet, its max_devi_f as the disagreement."""
+    for path in models:
+        if not is_model_file(path):
+            raise UserError(f"{path}: --engine lammps runs exported model files; export the "
+                            f"checkpoint first (areanet export {path} -o model.pt)")
+    atoms = perfect_sheet(settings.lattice_constant, *settings.repeat)
+    apply_strain(atoms, *(e / 100.0 for e in settings.strain_pct))
+    seed = 1 + (settings.seed * 1_000_003 + int(round(temperature * 1000))) % 900_000_000
+    records, guard = run_lammps_md(models, atoms, temperature, settings.steps, settings.interval,
+                                   settings.timestep_fs, seed, settings.ensemble, settings.pressure_bar)
+    for line in guard:
+        print(f"MD at {temperature:g} K: {line}", file=sys.stderr)
+    stored = set(settings.stored_steps())
+    return [Snapshot(snap, float(temperature), step, devi) for step, snap, devi in records if step in stored]
+
+
+def is_model_file(path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any("/code/" in name for name in archive.namelist())
 
 
 def select(snapshots: Sequence[Snapshot], settings: SampleSettings) -> list[Snapshot]:
@@ -297,7 +344,8 @@ def select(snapshots: Sequence[Snapshot], settings: SampleSettings) -> list[Snap
     """
     chosen = []
     for temperature, k in zip(settings.temperatures, settings.select_per_temperature()):
-        mine = [s for s in snapshots if s.temperature_K == float(temperature)]
+        mine = [s for s in snapshots if s.temperature_K == float(temperature)
+                and settings.trust_lo <= s.disagreement < settings.trust_hi]
         chosen.extend(sorted(mine, key=lambda s: (-s.disagreement, s.step))[:k])
     return chosen
 
@@ -323,17 +371,20 @@ def to_frames(selected: Sequence[Snapshot], model_name: str,
 def format_summary(snapshots: Sequence[Snapshot], selected: Sequence[Snapshot],
                    settings: SampleSettings) -> str:
     """Per temperature: snapshots stored, disagreement min/median/max, the selected ones."""
-    header = f"{'T (K)':>7}  {'set':<7} {'stored':>6}  {'min':>8} {'median':>8} {'max':>8}  (eV/Å)"
+    header = (f"{'T (K)':>7}  {'set':<7} {'stored':>6}  {'min':>8} {'median':>8} {'max':>8}  "
+              f"{'in trust':>8}  (eV/Å)")
     lines = [header, "-" * len(header)]
     picks = []
     for t in settings.temperatures:
         values = np.array([s.disagreement for s in snapshots if s.temperature_K == float(t)])
+        trusted = int(((values >= settings.trust_lo) & (values < settings.trust_hi)).sum())
         lines.append(f"{t:>7g}  {set_name(t):<7} {len(values):>6}  {values.min():>8.4f} "
-                     f"{np.median(values):>8.4f} {values.max():>8.4f}")
+                     f"{np.median(values):>8.4f} {values.max():>8.4f}  {trusted:>8}")
         mine = [s for s in selected if s.temperature_K == float(t)]
         picks.append(f"  {set_name(t)}: " + ", ".join(
             f"step {s.step} ({s.disagreement:.4f})" for s in mine))
-    return "\n".join(lines + ["selected (step, disagreement in eV/Å):"] + picks)
+    window = f"{settings.trust_lo:g} <= disagreement < {settings.trust_hi:g} eV/Å"
+    return "\n".join(lines + [f"selected ({window}; step, disagreement in eV/Å):"] + picks)
 
 
 def run(models: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -364,10 +415,13 @@ def main(args) -> int:
     settings = SampleSettings(
         temperatures=tuple(args.temperature), steps=args.steps, interval=args.interval,
         select=args.select, timestep_fs=args.timestep, lattice_constant=args.lattice_constant,
-        repeat=tuple(args.repeat), strain_pct=tuple(args.strain), seed=args.seed).check()
+        repeat=tuple(args.repeat), strain_pct=tuple(args.strain), seed=args.seed,
+        engine=args.engine, ensemble=args.ensemble, pressure_bar=args.pressure,
+        trust_lo=args.trust_lo, trust_hi=args.trust_hi).check()
     nets = load_ensemble(args.models)  # refuse bad models before announcing anything
     n_atoms = 4 * settings.repeat[0] * settings.repeat[1]
-    print(f"sampling: {len(args.models)} models, MD with {Path(args.models[0]).name} of "
+    driver = f"LAMMPS {settings.ensemble.upper()}" if settings.engine == "lammps" else "ASE Langevin"
+    print(f"sampling: {len(args.models)} models, {driver} MD with {Path(args.models[0]).name} of "
           f"{n_atoms} atoms at {', '.join(f'{t:g}' for t in settings.temperatures)} K, "
           f"{settings.steps} steps of {settings.timestep_fs:g} fs each, seed {settings.seed}",
           file=sys.stderr)
