@@ -110,6 +110,8 @@ class PairAreanet : public Pair {
   void init_style() override;
   double init_one(int, int) override;
   double memory_usage() override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;    // pair_areanet_layers.cpp
+  void unpack_forward_comm(int, int, double *) override;
 
  protected:
   std::unique_ptr<areanet::Model> model;            // libtorch's module, for forward()
@@ -144,6 +146,18 @@ class PairAreanet : public Pair {
   std::vector<double> coulomb_q;      // [nlocal] charge of each owned atom
   std::vector<double> coulomb_s;      // [2K] S(k) of this rank's atoms (Re, then Im)
   std::vector<double> coulomb_s_all;  // [2K] S(k) of all atoms
+
+  // layers (areanet_layers.h, pair_areanet_layers.cpp)
+  std::vector<int> layer_order;            // [nlocal] charged owned atoms, grouped by layer
+  std::vector<const double *> layer_x;     // [nlocal] their positions, in that order
+  std::vector<double *> layer_f;           // [nlocal] their forces
+  std::vector<double> layer_q;             // [nlocal] their charges
+  std::vector<double> layer_e;             // [nlocal] their energies
+  std::vector<double> sheet_normal;        // [3 ncentres] unit normal of each first shell
+  std::vector<double> sheet_plane;         // [2 ncentres] its distance from the centre, flatness
+  std::vector<double> sheet_atom;          // [5 (nlocal + nghost)] the same per atom (comm)
+  bool check_sheets(int64_t nedges, const int *ilist, std::string &message);
+  double coulomb_layers();
 
   void allocate();
   void compute_coulomb();
