@@ -5,6 +5,17 @@
    pair_style areanet [float32] [torchscript] [check_masses yes|no]
    pair_coeff * * model.pt B N       (one model species name per atom type)
 
+   Layers (areanet_layers.h, pair_areanet_layers.cpp): with molecule IDs
+   (atom_style full) the molecule is the layer, as for ilp/graphene/hbn and
+   coul/shield: edges join atoms of one molecule only and a charged model's
+   sheet Coulomb is summed per molecule.  Under hybrid/overlay a type may be
+   NULL (another sub-style's: carbon for rebo, or the other layer of a
+   second areanet instance); hybrid's skip lists then hold this instance's
+   types only.  An edge joining two sheets (each atom in a flat sheet of its
+   own, off the other's plane) stops the run naming both atom IDs.  Under
+   hybrid/overlay the atoms' charges q are the other sub-styles' and are
+   not checked against the model's.
+
    The model file is checked whole before use: every entry of the zip
    archive (weights, code, metadata, the native extra) must pass its CRC-32
    check, on both paths (areanet_archive.h), or the run stops naming the
