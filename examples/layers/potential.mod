@@ -14,6 +14,7 @@
 
 variable        intra index areanet
 variable        model index ../../models/hbn-extep.pt
+variable        ilp index BNCH.ILP     # or BNC_MBD_bulk.ILP (the wheel's bulk-fitted parameters)
 
 if "${intra} == areanet" then &
   "pair_style   hybrid/overlay areanet ilp/graphene/hbn 16.0 1 coul/shield 16.0 1" &
@@ -26,7 +27,7 @@ else &
   "print 'potential.mod: intra must be areanet or extep, not ${intra}'" &
   "quit 1"
 
-pair_coeff      * * ilp/graphene/hbn BNCH.ILP B N B N
+pair_coeff      * * ilp/graphene/hbn ${ilp} B N B N
 # shielding parameters lambda (1/A) of LAMMPS' ILP example: B-B 0.70, N-N 0.69, B-N their
 # geometric mean (coul/shield itself skips pairs of the same molecule)
 pair_coeff      1 1 coul/shield 0.70
