@@ -355,13 +355,14 @@ def test_mliap_examples_run(mliap_lammps, pickles, tmp_path, example, variables,
     assert "Total wall time" in proc.stdout
 
 
-def failing_run(mliap_lammps, pair: str, tmp_path: Path, name: str, species_order=("B", "N")) -> str:
+def failing_run(mliap_lammps, pair: str, tmp_path: Path, name: str, species_order=("B", "N"),
+                nprocs: int = 1) -> str:
     from lammps_helpers import make_sheet
 
     data = tmp_path / f"{name}.data"
     make_sheet.write_lammps_data(data, hbn_sheet(nx=5, ny=3, perturb=0.02))
     proc = run_mliap_lmp(mliap_lammps, RUN0.format(data=data, pair=pair, name=name),
-                         tmp_path, name)
+                         tmp_path, name, nprocs=nprocs, timeout=300)
     assert proc.returncode != 0, f"{name} ran:\n{proc.stdout[-2000:]}"
     return proc.stdout + proc.stderr
 
@@ -372,12 +373,51 @@ def test_mliap_ghost_mode_1_is_refused(mliap_lammps, pickles, model_kind, tmp_pa
     assert "use `pair_style mliap unified FILE 0`" in out, out[-3000:]
 
 
-def test_mliap_wrong_species_map_is_refused(mliap_lammps, pickles, tmp_path):
-    """Type 1 is boron (mass 10.81): `N B` maps it to nitrogen. ML-IAP's Python interface sees
-    no masses; areanet/coulomb (the charged composition) checks them as pair_style areanet."""
-    out = failing_run(mliap_lammps, pair_lines("mliap", "charged", pickles, species="N B"), tmp_path, "swapped")
-    assert re.search(r"atom type 1 is mapped to model species N by pair_coeff, but its mass 10.81\d* is "
-                     r"nearest to B", out), out[-3000:]
+SWAPPED = (r"atom type 1 is mapped to model species N by pair_coeff, but its mass 10.81\d* is nearest to B "
+           r"\(10.81\), not to N \(14.007\): the species of pair_coeff must follow the atom types in order")
+
+
+@pytest.mark.parametrize("model_kind, nprocs", [("local", 1), ("local", 2), ("charged", 1)])
+def test_mliap_wrong_species_map_is_refused(mliap_lammps, pickles, model_kind, nprocs, tmp_path):
+    """Type 1 is boron (mass 10.81): `N B` maps it to nitrogen. The pickle finds its LAMMPS
+    through the plugin and checks the type masses as pair_style areanet (areanet/coulomb, with
+    the charged model, too); on 2 ranks both stop (no hang: failing_run's timeout)."""
+    out = failing_run(mliap_lammps, pair_lines("mliap", model_kind, pickles, species="N B"), tmp_path, "swapped",
+                      nprocs=nprocs)
+    assert re.search(SWAPPED, out), out[-3000:]
+    if model_kind == "local":
+        assert "areanet: atom type 1" in out and "--no-mass-check" in out, out[-3000:]
+        assert "Running mliappy unified compute_forces failure" in out, out[-3000:]
+
+
+def test_mliap_isotope_masses_pass(mliap_lammps, pickles, tmp_path):
+    """¹¹B (11.009) and ¹⁵N (15.000) fit B and N: the run goes on, with the energies of the
+    standard masses (masses are no input of the model)."""
+    from lammps_helpers import make_sheet
+
+    data = tmp_path / "sheet.data"
+    make_sheet.write_lammps_data(data, hbn_sheet(nx=5, ny=3, perturb=0.03, seed=3))
+    pair = pair_lines("mliap", "local", pickles)
+    standard = run0(mliap_lammps, pair, data, tmp_path, "standard")
+    isotopes = run0(mliap_lammps, f"mass 1 11.009\nmass 2 15.0\n{pair}", data, tmp_path, "isotopes")
+    assert_same(isotopes, standard, "isotope masses vs standard")
+
+
+def test_mliap_no_mass_check_pickle_runs_a_wrong_map(mliap_lammps, tmp_path):
+    """`python -m areanet.potential.mliap MODEL OUT --no-mass-check` (pair_style areanet
+    check_masses no): the swapped map runs, for deliberately other masses."""
+    from areanet.potential.mliap import main
+
+    pkl = tmp_path / "unchecked.mliap.pkl"
+    assert main([str(LOCAL_MODEL), str(pkl), "--no-mass-check"]) == 0
+    with open(pkl, "rb") as handle:
+        assert pickle.load(handle).check_masses is False
+    from lammps_helpers import make_sheet
+
+    data = tmp_path / "sheet.data"
+    make_sheet.write_lammps_data(data, hbn_sheet(nx=5, ny=3, perturb=0.02))
+    got = run0(mliap_lammps, f"pair_style mliap unified {pkl} 0\npair_coeff * * N B", data, tmp_path, "unchecked")
+    assert np.isfinite(got["energy"])
 
 
 def test_charged_pickle_without_coulomb_is_refused(mliap_lammps, pickles, tmp_path):
@@ -406,6 +446,9 @@ def test_mliap_from_lammps_python_module(mliap_lammps, pickles, tmp_path):
     assert proc.returncode == 0, f"LAMMPS in {prefix} failed:\n{proc.stdout}\n{proc.stderr}"
     info = json.loads(proc.stdout.splitlines()[0])
     assert Path(info["module"]).resolve().is_relative_to((prefix / "python").resolve()), info
+    # no areanet plugin in that process: the pickle cannot check the species map, and says so once
+    assert ("the areanet plugin is not loaded in this LAMMPS, so the ML-IAP pickle cannot check the species "
+            "map") in proc.stderr, proc.stderr[-3000:]
     got = dict(np.load(tmp_path / "tilted6.npz"))
     assert_same(got, reference(LOCAL_MODEL, framed), "tilted6 via the Python module")
 

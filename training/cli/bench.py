@@ -38,7 +38,8 @@ def _lazy(family: str, name: str):
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="performance benchmarks: LAMMPS MD (sheets, bilayers), NVE drift, ASE calculator, training",
+        "bench", help="benchmarks: LAMMPS MD (sheets, bilayers), NVE drift, ASE calculator, training, "
+        "wider-domain accuracy",
         description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
@@ -119,6 +120,21 @@ def register(subparsers) -> None:
     py.add_argument("--repeats", type=int, default=3, help="calls per size; the fastest counts")
     py.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0 = torch's default)")
     py.set_defaults(func=_lazy("python", "cmd_python"))
+
+    dm = sub.add_parser("domain", help="accuracy per strain range and temperature over the wider domain",
+                        description="Energy and force errors of a model on the wider-domain test split "
+                        "(strain to ±10 %%, MD to 2000 K), per stratum, and on its own test split, "
+                        "against the targets.")
+    common(dm, "domain", model=False)
+    dm.add_argument("--model", default="models/hbn-pbe.pt",
+                    help="exported model file or checkpoint (default models/hbn-pbe.pt)")
+    dm.add_argument("--data", nargs="+", default=["data/hbn_pbe_strain.extxyz.gz", "data/hbn_pbe_md_hot.extxyz.gz"],
+                    metavar="FILE", help="wider-domain frames (default: the strain and hot-MD sets of data/)")
+    dm.add_argument("--fraction", type=float, default=0.25,
+                    help="test fraction of the content-hash rule (default 0.25; changing it changes the split)")
+    dm.add_argument("--no-old-split", action="store_true",
+                    help="skip the model's own test split (a model without recorded training data)")
+    dm.set_defaults(func=_lazy("domain", "cmd_domain"))
 
     tr = sub.add_parser("train", help="training time per epoch on the paper-size set",
                         description="Wall time per epoch and structures/s of `areanet train` on the "

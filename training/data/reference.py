@@ -171,6 +171,22 @@ class LammpsReference:
         atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
         return atoms
 
+    def calculator(self):
+        """This reference as an ASE calculator (energy and forces), e.g. for relaxations."""
+        from ase.calculators.calculator import Calculator, all_changes
+
+        reference = self
+
+        class ReferenceCalculator(Calculator):
+            implemented_properties = ["energy", "forces"]
+
+            def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+                super().calculate(atoms, properties, system_changes)
+                energy, forces = reference.label(self.atoms)
+                self.results = {"energy": energy, "forces": forces}
+
+        return ReferenceCalculator()
+
     def energy_of_lattice_constant(self, a: float, nx: int = 5, ny: int = 3) -> float:
         """Energy per atom (eV) of the perfect sheet with lattice constant ``a`` (Å)."""
 

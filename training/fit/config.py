@@ -21,6 +21,9 @@ class TrainConfig:
     # files whose frames always train (active-learning snapshots, ...): appended after `data`
     # is split, so that the validation and test splits of `data` stay what they were
     train_only_data: list[str] = field(default_factory=list)
+    # wider-domain files (strained, hot): their frames train, except those of the wider-domain
+    # test split (areanet.training.data.splits), which never train and are scored at the end
+    domain_data: list[str] = field(default_factory=list)
     split: str = "random"  # "random" (fractions below) or "strength" (train inside train_range)
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/val/test
     train_range: list[float] = field(default_factory=lambda: [1.0, 5.0])  # % (split = "strength")
@@ -110,7 +113,7 @@ class TrainConfig:
             except tomllib.TOMLDecodeError as err:
                 raise UserError(f"{path}: not valid TOML: {err}") from None
             base = path.parent
-            for key in ("data", "train_only_data"):  # data paths in a config file: relative to it
+            for key in ("data", "train_only_data", "domain_data"):  # data paths in a config file: relative to it
                 if key in values:
                     data = values[key] if isinstance(values[key], list) else [values[key]]
                     values[key] = [str(p if Path(p).is_absolute() else (base / p)) for p in data]

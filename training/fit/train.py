@@ -21,6 +21,7 @@ import torch
 
 from areanet.potential.model import AreaNet
 
+from ..data.splits import domain_split
 from ..data.structures import data_hash, read_structures, split_by_strength, split_random
 from ..scoring.evaluate import evaluate_predictions, format_table
 from ..errors import UserError
@@ -80,8 +81,10 @@ def split_indices(structures, cfg: TrainConfig) -> dict[str, np.ndarray]:
 
 
 def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
-    """All structures (`data`, then `train_only_data`) and the split: `data` is split by
-    split_indices, the `train_only_data` frames join the training split."""
+    """All structures (`data`, then `train_only_data`, then `domain_data`) and the split:
+    `data` is split by split_indices, the `train_only_data` frames join the training split,
+    and the `domain_data` frames join it too except the wider-domain test split
+    (``splits["domain_test"]``, never trained on)."""
 
     structures = read_structures(cfg.data, species=["B", "N"])
     splits = split_indices(structures, cfg)
@@ -89,6 +92,13 @@ def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
         extra = read_structures(cfg.train_only_data, species=["B", "N"])
         splits["train"] = np.concatenate([splits["train"], np.arange(len(structures), len(structures) + len(extra))])
         structures = structures + extra
+    if cfg.domain_data:
+        domain = read_structures(cfg.domain_data, species=["B", "N"])
+        train_part, test_part = domain_split(domain)
+        first = len(structures)
+        splits["train"] = np.concatenate([splits["train"], first + np.asarray(train_part, dtype=int)])
+        splits["domain_test"] = first + np.asarray(test_part, dtype=int)
+        structures = structures + domain
     return structures, splits
 
 
@@ -193,12 +203,16 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, quiet: bool =
                                "best_val": best_val, "data_hash": hash_}
     if len(splits["test"]):
         summary["test"] = test_best(best_path, structures, splits["test"], out / "test", quiet)
+    if len(splits.get("domain_test", [])):
+        summary["domain_test"] = test_best(best_path, structures, splits["domain_test"], out / "domain-test",
+                                           quiet, key="domain_test_metrics")
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
 
-def test_best(best_path: Path, structures, test_idx, out_dir: Path, quiet: bool) -> dict[str, Any]:
-    """Evaluate best.pt on the test split with the paper's metrics and store them in it."""
+def test_best(best_path: Path, structures, test_idx, out_dir: Path, quiet: bool,
+              key: str = "test_metrics") -> dict[str, Any]:
+    """Evaluate best.pt on a test split with the paper's metrics and store them in it (``key``)."""
 
     payload = load_checkpoint(best_path)
     test = [structures[k] for k in test_idx]
@@ -206,6 +220,6 @@ def test_best(best_path: Path, structures, test_idx, out_dir: Path, quiet: bool)
                                   train_range=tuple(payload["train_config"]["train_range"]))
     if not quiet:
         print(format_table(result))
-    payload["test_metrics"] = {k: result[k] for k in ("all", "B", "N") if k in result}
+    payload[key] = {k: result[k] for k in ("all", "B", "N") if k in result}
     save_checkpoint(best_path, payload)
-    return payload["test_metrics"]
+    return payload[key]

@@ -17,6 +17,9 @@ Writes ``DIR/validation.md``, ``DIR/validation.json`` and the figures:
     ``phonons.png``) and the Γ-point optical frequencies against GPAW finite differences.
 (d) **NVE drift** -- velocity Verlet with the model (``nve.png``).
 (e) **Radial distribution function** at 300 K (Langevin, ``rdf.png``).
+(f) **Elasticity** -- the 2D elastic constants C11, C12, C66 and the layer modulus from
+    relaxed-ion strain energies, and uniaxial stress-strain curves along zigzag and armchair
+    to 10 % (``stress_strain.png``), against GPAW's (``elastic.py``).
 
 The DFT numbers come from ``validation/dft_reference.json`` (committed), so validating needs
 no GPAW; ``--compute-dft`` recomputes them with ``areanet data label``'s GPAW labeller

@@ -1,5 +1,5 @@
-"""The GPAW reference of the validation (E(a) and Γ finite differences), computed once and cached in
-validation/dft_reference.json with the labeller of areanet.training.data.label."""
+"""The GPAW reference of the validation (E(a), Γ finite differences, relaxed-ion strain energies), computed
+once and cached in validation/dft_reference.json with the labeller of areanet.training.data.label."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,9 @@ import numpy as np
 
 from ...data.labellers import GpawLabeller, LabelSettings
 from ...paths import DEFAULT_DFT_REFERENCE
-from .physics import (DFT_EOS_A, DFT_GPTS, DFT_KPTS, DFT_PHONON_A, fit_eos, gamma_force_constants,
+from .elastic import CURVE_STRAINS, MODES, SMALL_STRAINS, Relaxer
+from .phonons_mk import mk_frequencies
+from .physics import (DFT_EOS_A, DFT_GPTS, DFT_KPTS, DFT_PHONON_A, MK_DELTA, MK_GPTS, MK_KPTS, fit_eos, gamma_force_constants,
                       optical_frequency_cm1, phonon_displacement, rect_cell)
 
 
@@ -21,9 +23,11 @@ def dft_settings():
 
 
 def compute_dft_reference(path: str | Path = DEFAULT_DFT_REFERENCE, eos_a=DFT_EOS_A,
-                          phonon_a: float = DFT_PHONON_A, log: Callable = print) -> dict:
-    """Compute (or finish) the GPAW E(a) curve and Γ finite differences; saved after each
-    point, so an interrupted run resumes where it stopped."""
+                          phonon_a: float = DFT_PHONON_A, log: Callable = print,
+                          elastic: bool = True) -> dict:
+    """Compute (or finish) the GPAW E(a) curve, Γ finite differences and (``elastic``) the
+    relaxed-ion strain energies; saved after each point, so an interrupted run resumes where
+    it stopped."""
 
     path = Path(path)
     ref = json.loads(path.read_text()) if path.is_file() else {}
@@ -75,7 +79,72 @@ def compute_dft_reference(path: str | Path = DEFAULT_DFT_REFERENCE, eos_a=DFT_EO
         save()
         log(f"DFT Γ phonon: atom 0 displaced by {sign:+d}·{np.round(u, 4).tolist()} Å "
             f"({phonon['seconds'][-1]:.0f} s)")
+    if elastic:  # the constants first, then M/K, then the long curves
+        compute_dft_elastic(ref, save, log, curves=False)
+        compute_dft_phonon_mk(ref, path.parent / MK_CACHE, save, log)
+        compute_dft_elastic(ref, save, log, curves=True)
     return ref
+
+
+MK_CACHE = "phonon-mk-gpaw"  # ase.phonons' cache of the GPAW displacements, beside the JSON
+
+
+def compute_dft_phonon_mk(ref: dict, cache: Path, save: Callable, log: Callable) -> None:
+    """Γ, M and K frequencies from GPAW finite differences in the 12-atom 3 × 1 supercell
+    (phonons.mk_frequencies); the displacements are cached in ``cache`` (one JSON file each),
+    so a stopped run resumes."""
+    from gpaw import GPAW
+
+    if (ref.get("phonon_mk") or {}).get("frequencies_cm1"):
+        return
+    settings = LabelSettings(reference="gpaw", kpts=MK_KPTS, gpts=MK_GPTS, symmetry="off")
+    t0 = time.perf_counter()
+    log(f"DFT M/K phonons: 25 GPAW calculations of the 12-atom supercell, cached in {cache}")
+    result = mk_frequencies(GPAW(txt=None, **settings.gpaw_kwargs()), DFT_PHONON_A, MK_DELTA, cache)
+    result.update(kpts=list(MK_KPTS), gpts=list(MK_GPTS), seconds=round(time.perf_counter() - t0, 1))
+    ref["phonon_mk"] = result
+    save()
+    log("DFT M/K phonons: " + "; ".join(f"{k} " + ", ".join(f"{w:.1f}" for w in v)
+                                        for k, v in result["frequencies_cm1"].items()))
+
+
+DFT_RELAX_FMAX = 2e-3  # eV/Å: the grid's egg-box forces are ~1e-3 at h = 0.15 Å
+
+
+def compute_dft_elastic(ref: dict, save: Callable, log: Callable, curves: bool = True) -> None:
+    """Relaxed-ion energies of the 4-atom cell for the elastic constants and (``curves``) the
+    uniaxial curves (section f), at GPAW's own a0 (the E(a) fit); saved after each point. Symmetry is
+    off here: the relaxations lower it."""
+    from gpaw import GPAW
+
+    eos = ref.get("eos") or {}
+    if len(eos.get("a", [])) < 4:
+        raise ValueError("the GPAW elastic reference needs the E(a) points first (its a0)")
+    a0 = fit_eos(eos["a"], eos["energy_per_atom"])["a0"]
+    settings = LabelSettings(reference="gpaw", kpts=DFT_KPTS, gpts=DFT_GPTS, symmetry="off")
+    relaxer = Relaxer(lambda: GPAW(txt=None, **settings.gpaw_kwargs()), nx=1, ny=1, fmax=DFT_RELAX_FMAX)
+    el = ref.setdefault("elastic", {})
+    if el.get("a0") is not None and abs(el["a0"] - a0) > 1e-9:
+        raise ValueError(f"the cached elastic points are at a0 = {el['a0']} Å, the E(a) fit gives {a0}: "
+                         "delete the 'elastic' entry to recompute")
+    el["a0"] = a0
+    el["fmax"] = DFT_RELAX_FMAX
+    work = [("constants_energies", mode, SMALL_STRAINS, MODES[mode]) for mode in MODES]
+    if curves:
+        work += [("curves", name, CURVE_STRAINS, MODES[mode])
+                 for name, mode in (("zigzag", "uniaxial_x"), ("armchair", "uniaxial_y"))]
+    for group, name, strains, unit in work:
+        store = el.setdefault(group, {})
+        done = store.setdefault(name, {"strains": [], "energies": []} if group == "curves" else [])
+        energies = done["energies"] if group == "curves" else done
+        for eps in strains[len(energies):]:
+            t0 = time.perf_counter()
+            energies.append(relaxer.energy(a0, tuple(eps * u for u in unit)))
+            if group == "curves":
+                done["strains"].append(eps)
+            save()
+            log(f"DFT elastic: {name} strain {100 * eps:+.1f} %  E = {energies[-1]:.6f} eV "
+                f"({time.perf_counter() - t0:.0f} s)")
 
 
 def load_dft_reference(path: str | Path) -> dict | None:

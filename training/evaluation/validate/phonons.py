@@ -8,7 +8,8 @@ import numpy as np
 
 from ...scoring.plots import _save
 from .dft import dft_summary
-from .physics import (DFT_PHONON_A, gamma_force_constants, MEV_TO_CM1, optical_frequency_cm1,
+from .phonons_mk import mk_frequencies
+from .physics import (DFT_PHONON_A, gamma_force_constants, MEV_TO_CM1, MK_DELTA, optical_frequency_cm1,
                       phonon_displacement, primitive_cell, rect_cell)
 
 
@@ -76,6 +77,16 @@ def section_phonons(calc, dft: dict | None, eos: dict | None, out: Path, workdir
         summary = dft_summary(dft)
         if "gamma" in summary:
             res["dft_fd"] = summary["gamma"]
+    mk = (dft or {}).get("phonon_mk") or {}
+    a_mk = mk.get("a", a_dft)
+    import shutil
+
+    cache = workdir / "phonon-mk-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    res["model_mk"] = mk_frequencies(calc, a_mk, mk.get("delta", MK_DELTA), cache)
+    shutil.rmtree(cache, ignore_errors=True)
+    if mk.get("frequencies_cm1"):
+        res["dft_mk"] = mk
     _plot_phonons(res, out / "phonons.png")
     return res
 

@@ -20,6 +20,11 @@ DFT_GPTS = (17, 29, 80)
 DFT_EOS_A = (2.4750, 2.4900, 2.5198, 2.5500, 2.5650)  # Å, symmetric about 2.5198
 DFT_PHONON_A = 2.5198  # Å, the a0 of data/README.md
 README_A0 = 2.5198
+# M/K finite differences: half the DFT grid spacing along x (the egg-box force cancels in
+# ±δ central differences when δ is half a spacing; y and z spacings differ by < 2 %)
+MK_DELTA = 0.0741
+MK_KPTS = (2, 3, 1)  # the 12-atom 3 × 1 supercell: k-spacing as fine as data/'s 60-atom Γ cells or finer
+MK_GPTS = (51, 29, 80)  # the 4-atom cell's grid, three times along x
 TRAIN_STRAIN = 0.01  # the 3D protocol's largest in-plane strain (data/README.md)
 
 

@@ -18,10 +18,12 @@ from ...scoring.evaluate import _metric_rows, _strength_rows, markdown_table
 from .accuracy import model_calculator, model_training_info, section_accuracy
 from .comparison import format_comparison, run_comparison
 from .dft import load_dft_reference
+from .elastic import format_elastic, section_elastic
 from .eos import section_eos
 from .markdown import _f, _pct, _verdict
 from .md import _plot_nve, _plot_rdf, section_nve, section_rdf
 from .phonons import section_phonons
+from .phonons_mk import format_mk
 from .physics import DFT_PHONON_A, README_A0
 
 
@@ -91,6 +93,7 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
         eos = result["sections"].get("eos")
         a_model = (eos or {}).get("model", {}).get("a0", DFT_PHONON_A)
         section("phonons", lambda: section_phonons(calc, dft, eos, out, workdir, quick))
+        section("elastic", lambda: section_elastic(calc, dft, a_model, out, quick))
 
         def nve():
             res = section_nve(calc, a_model, plan["md_atoms"], plan["nve_steps"], plan["dt_fs"],
@@ -127,7 +130,8 @@ def _json_default(value):
 def _compact(result: dict) -> dict:
     """The JSON without the long curves (they are in the figures)."""
     drop = {"t_ps", "etot_mev_per_atom", "epot_mev_per_atom", "temperature_K", "r", "g",
-            "frequencies_cm1", "x", "by_strength", "model_dense", "a_dense"}
+            "frequencies_cm1", "x", "by_strength", "model_dense", "a_dense", "strain_dense",
+            "stress_dense"}
 
     def strip(obj):
         if isinstance(obj, dict):
@@ -256,6 +260,7 @@ def format_report(result: dict) -> str:
                      "is that interpolation, not an instability (README, Validation)."
                      if result.get("charges") and disp["min_cm1"] < -1 else ""), "",
                   "![phonons](phonons.png)", ""]
+        lines += format_mk(ph)
     else:
         lines += [f"Not computed: {err.get('phonons', 'skipped')}", ""]
 
@@ -290,8 +295,10 @@ def format_report(result: dict) -> str:
     else:
         lines += [f"Not computed: {err.get('rdf', 'skipped')}", ""]
 
+    lines += format_elastic(s.get("elastic"), err.get("elastic", "skipped"))
+
     if "comparison" in s or "comparison" in err:
-        lines += ["## (f) Comparison study: representation and force mode", ""]
+        lines += ["## (g) Comparison study: representation and force mode", ""]
         if "comparison" in s:
             rows = s["comparison"]
             lines += [f"Same DFT data and split as the model above, same training loop "

@@ -1,0 +1,53 @@
+"""The wider-domain test split: frames of the strained and hot sets that never train.
+
+A frame is in the test split when a number drawn from its own content hash (the labeller's
+``source_hash`` of the unlabelled candidate, or the structure hash) falls below the test
+fraction. The rule looks at nothing but the frame, so the split does not depend on the order
+of the files, and a frame labelled later never moves an earlier one between the splits: a
+test frame stays a test frame as the set grows. Each frame also has a stratum (strain mode
+and range, or MD temperature) so that errors are reported where the domain was sampled.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from .label import KEY_HASH, structure_hash
+
+DOMAIN_TEST_FRACTION = 0.25
+# the strata of strained frames: ranges of the largest strain component, percent
+STRAIN_BINS = ((-10.0, -6.0), (-6.0, -2.0), (-2.0, 2.0), (2.0, 6.0), (6.0, 10.0))
+
+
+def frame_key(atoms) -> str:
+    """The content hash the split draws from."""
+    key = atoms.info.get(KEY_HASH)
+    return str(key) if key else structure_hash(atoms)
+
+
+def is_domain_test(atoms, fraction: float = DOMAIN_TEST_FRACTION) -> bool:
+    """Whether ``atoms`` belongs to the wider-domain test split."""
+    digest = hashlib.sha256(("areanet-domain-split:" + frame_key(atoms)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < fraction
+
+
+def stratum(atoms) -> str:
+    """Where in the domain a frame lies: ``"strain <range> %"`` for a strained cell (by the
+    signed strain level of the generator, ``strain_pct``), ``"<T> K"`` for an MD snapshot,
+    ``"other"`` otherwise."""
+    info = atoms.info
+    if "strain_pct" in info:
+        pct = float(info["strain_pct"])
+        for lo, hi in STRAIN_BINS:
+            if lo <= pct < hi or (hi == STRAIN_BINS[-1][1] and pct == hi):
+                return f"strain {lo:+.0f} … {hi:+.0f} %"
+        return f"strain {pct:+.1f} %"
+    if "temperature_K" in info:
+        return f"{float(info['temperature_K']):.0f} K"
+    return "other"
+
+
+def domain_split(frames, fraction: float = DOMAIN_TEST_FRACTION) -> tuple[list[int], list[int]]:
+    """(train indices, test indices) of ``frames`` under the rule above."""
+    test = [k for k, atoms in enumerate(frames) if is_domain_test(atoms, fraction)]
+    chosen = set(test)
+    return [k for k in range(len(frames)) if k not in chosen], test
