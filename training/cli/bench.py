@@ -38,7 +38,8 @@ def _lazy(family: str, name: str):
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="benchmarks: LAMMPS MD, NVE drift, ASE calculator, training, wider-domain accuracy",
+        "bench", help="benchmarks: LAMMPS MD (sheets, bilayers), NVE drift, ASE calculator, training, "
+        "wider-domain accuracy",
         description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
@@ -71,6 +72,19 @@ def register(subparsers) -> None:
     md.add_argument("--plugin", default=None, help="plugin library (default: `areanet lammps-plugin`)")
     md.add_argument("--timeout", type=float, default=None, help="seconds per LAMMPS run before giving up")
     md.set_defaults(func=_lazy("md", "cmd_md"))
+
+    ly = sub.add_parser("layers", help="bilayer throughput beside ILP + coul/shield, areanet vs extep",
+                        description="LAMMPS MD throughput of an AA' h-BN bilayer with areanet or ExTeP as the "
+                        "intralayer potential, both beside ilp/graphene/hbn + coul/shield.")
+    common(ly, "layers")
+    ly.add_argument("--atoms-per-layer", type=int, default=15360, help="atoms per layer (default 15360)")
+    ly.add_argument("--ranks", type=int_list, default=[1, 2], metavar="R,R", help="MPI ranks (default 1,2)")
+    ly.add_argument("--steps", type=int, default=5, help="timed steps per run (default 5)")
+    ly.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    ly.add_argument("--temperature", type=float, default=300.0, help="initial temperature, K (default 300)")
+    ly.add_argument("--plugin", default=None, help="plugin library (default: `areanet lammps-plugin`)")
+    ly.add_argument("--timeout", type=float, default=None, help="seconds per LAMMPS run before giving up")
+    ly.set_defaults(func=_lazy("layers", "cmd_layers"))
 
     nve = sub.add_parser("nve", help="NVE energy drift (issue 3's 960 atoms, 300 K, 1 fs, 20 ps)",
                          description="NVE energy drift of pair_style areanet (and others) on a flat sheet.")
