@@ -65,7 +65,10 @@ class Relaxer:
         """Relaxed energy (eV) of the sheet at a0 under the strain tensor (xx, yy, xy)."""
         from ase.optimize import BFGS
 
+        from ase.constraints import FixCom
+
         atoms = strained_sheet(a0, strain, self.nx, self.ny)
+        atoms.set_constraint(FixCom())  # a grid's egg-box net force cannot be relaxed away
         atoms.calc = self.calculator()
         if any(abs(s) > 0 for s in (strain[0] - strain[1], strain[2])):  # no inner shift under biaxial
             opt = BFGS(atoms, logfile=None)
