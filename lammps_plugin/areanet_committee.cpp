@@ -5,6 +5,8 @@
 
 #include "areanet_committee.h"
 
+#include "areanet_gather.h"
+
 #include "areanet_archive.h"
 #include "areanet_library.h"
 #include "areanet_native.h"
@@ -373,17 +375,9 @@ void AreanetCommittee::write_line(const double *virial_all, double fmax, double 
       mine[2 * i] = static_cast<double>(atom->tag[i]);
       mine[2 * i + 1] = devi[i];
     }
-    int count = 2 * nlocal;
-    std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
-    MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-    int total = 0;
-    for (int p = 0; comm->me == 0 && p < comm->nprocs; p++) {
-      displs[p] = total;
-      total += counts[p];
-    }
-    std::vector<double> all(comm->me == 0 ? total : 0);
-    MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), displs.data(),
-                MPI_DOUBLE, 0, world);
+    const std::vector<double> all =
+        areanet::gather_to_root(mine, MPI_DOUBLE, comm->me, comm->nprocs, world);
+    const int total = static_cast<int>(all.size());
     if (comm->me == 0) {
       std::vector<std::pair<double, double>> byid(total / 2);
       for (int k = 0; k < total / 2; k++) byid[k] = {all[2 * k], all[2 * k + 1]};

@@ -5,6 +5,8 @@
 
 #include "areanet_guard.h"
 
+#include "areanet_gather.h"
+
 #include "areanet_native.h"
 
 #include "atom.h"
@@ -177,17 +179,8 @@ void AreanetGuard::summary()
   // distinct atoms: the union of every rank's IDs (atoms move between ranks)
 
   std::vector<tagint> mine(seen.begin(), seen.end());
-  int count = static_cast<int>(mine.size());
-  std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
-  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-  int total = 0;
-  for (int p = 0; comm->me == 0 && p < comm->nprocs; p++) {
-    displs[p] = total;
-    total += counts[p];
-  }
-  std::vector<tagint> all(comm->me == 0 ? total : 0);
-  MPI_Gatherv(mine.data(), count, MPI_LMP_TAGINT, all.data(), counts.data(), displs.data(),
-              MPI_LMP_TAGINT, 0, world);
+  const std::vector<tagint> all =
+      areanet::gather_to_root(mine, MPI_LMP_TAGINT, comm->me, comm->nprocs, world);
   if (comm->me != 0) return;
   std::set<tagint> distinct(all.begin(), all.end());
   utils::logmesg(lmp,
