@@ -106,7 +106,8 @@ int64_t find_off_plane_edge(int64_t nedges, const double *edge_vec, const int64_
     const double *r = edge_vec + 3 * e;
     const double h = std::fabs(r[0] * n[0] + r[1] * n[1] + r[2] * n[2] - plane[c]);
     const double back = std::fabs(-(r[0] * q[0] + r[1] * q[1] + r[2] * q[2]) - q[3]);
-    if (h > height && back > height) {
+    const double parallel = std::fabs(n[0] * q[0] + n[1] * q[1] + n[2] * q[2]);
+    if (h > height && back > height && parallel >= PARALLEL_PLANES_COS) {
       off = h;
       return e;
     }

@@ -16,8 +16,13 @@
      atoms and the fix (give each layer its own molecule ID), when i and j
      each lie in a flat sheet -- the atom and its second shell (6 nearest of
      its species) within OFF_PLANE_HEIGHT/2 of the plane of its first shell
-     -- and each lies more than OFF_PLANE_HEIGHT from the other's plane:
-     they belong to two sheets.
+     -- each lies more than OFF_PLANE_HEIGHT from the other's plane, and the
+     two planes are parallel (normals within 30 degrees): they belong to
+     two sheets.  The last condition keeps a sharply bent sheet whole: one
+     curved sheet whose neighbour j lies a height h above i's plane at a
+     chord d has normals tilted by 2 asin(h/d), and h > 1.5 A at d <= 3.6 A
+     means more than 49 degrees (a compressed 60-atom cell at 2000 K bends
+     this far), while the layers of a bilayer stay parallel.
 
    The plane of a centre's first shell: through its 3 nearest neighbours of
    the other species a, e, i, normal n ~ a x e + e x i + i x a (the model's
@@ -41,6 +46,7 @@
 namespace areanet {
 
 constexpr double OFF_PLANE_HEIGHT = 1.5;    // Angstrom
+constexpr double PARALLEL_PLANES_COS = 0.8660254037844386;    // cos 30 degrees
 
 // Edges as in the model contract (edge_vec [3 nedges] = r_j - r_i, edge_src the centre,
 // edge_spec the species of j, spec the species of each centre; the edges of one centre
@@ -53,7 +59,7 @@ void first_shell_planes(int64_t ncentres, int64_t nedges, const double *edge_vec
                         double *normal, double *plane, double *flat);
 
 // The first edge i -> j (i = edge_src, j = edge_atom) with i and j in flat sheets, each
-// more than `height` from the other's plane, or -1.  normal/plane/flat: of the centres, as
+// more than `height` from the other's plane, the planes parallel, or -1.  normal/plane/flat: of the centres, as
 // above; atom_plane[5 j .. 5 j + 4]: normal, plane and flat of atom j (flat HUGE_VAL if
 // unknown).  `off` gets the distance of j from i's plane.
 int64_t find_off_plane_edge(int64_t nedges, const double *edge_vec, const int64_t *edge_src,

@@ -14,8 +14,11 @@ the third shell, and at 3.3 Å they sit inside the 3.6 Å cutoff beside it.
 * Whatever the labels, an edge i → j joins two sheets when i and j each lie in a flat sheet
   (the atom and its second shell within ``OFF_PLANE_HEIGHT``/2 of the plane of its first
   shell: through its 3 nearest other-species neighbours a, e, i, normal n ∝ a×e + e×i + i×a)
-  and each lies more than ``OFF_PLANE_HEIGHT`` from the other's plane: ValueError naming
-  both atoms and the fix. A lone atom leaving the sheet is far from its own plane, and its
+  and each lies more than ``OFF_PLANE_HEIGHT`` from the other's plane, the two planes
+  parallel (normals within 30°): ValueError naming both atoms and the fix. Parallel, because
+  one curved sheet whose neighbour j lies h above i's plane at a chord d has normals tilted
+  by 2 asin(h/d) — more than 49° for h > 1.5 Å at d ≤ 3.6 Å (a compressed 60-atom cell at
+  2000 K bends this far) — while the layers of a bilayer stay parallel. A lone atom leaving the sheet is far from its own plane, and its
   neighbours' planes tilt away from their second shells: neither is taken for another
   sheet, and the model names an incomplete element as before. 1.5 Å lies between what one sheet reaches inside
   the cutoff (< 0.25 Å in the 3D training data; 1.3 Å for a sheet bent to a 5 Å radius)
@@ -31,6 +34,7 @@ from .neighbors import Edges
 from .sheet_coulomb import model_charges, sheet_coulomb, structure_coulomb
 
 OFF_PLANE_HEIGHT = 1.5  # Å, as OFF_PLANE_HEIGHT in lammps_plugin/areanet_layers.h
+PARALLEL_PLANES_COS = np.cos(np.radians(30.0))  # as PARALLEL_PLANES_COS there
 
 
 def atom_layers(atoms: Atoms) -> tuple[np.ndarray | None, str]:
@@ -98,15 +102,17 @@ def off_plane_edge(vec: np.ndarray, src: np.ndarray, normal: np.ndarray, plane: 
                    height: float = OFF_PLANE_HEIGHT) -> tuple[int, float]:
     """(first edge of the lowest centre joining two sheets, the distance of its neighbour from
     the centre's plane), or (−1, 0.0). Two sheets: centre and neighbour each flat (``flat`` ≤
-    height/2) and each more than ``height`` from the other's plane. ``neighbour_*`` [E]: j's
-    (a zero normal skips the reverse test: j unknown but taken to be flat)."""
+    height/2), each more than ``height`` from the other's plane, their planes parallel.
+    ``neighbour_*`` [E]: j's (a zero normal skips the reverse and parallel tests: j unknown but
+    taken to be flat)."""
     in_sheet = 0.5 * height
     h = np.abs(np.einsum("ec,ec->e", vec, normal[src]) - plane[src])  # [E] j from i's plane
     back = np.abs(-np.einsum("ec,ec->e", vec, neighbour_normal) - neighbour_plane)  # [E] i from j's
+    parallel = np.abs(np.einsum("ec,ec->e", normal[src], neighbour_normal)) >= PARALLEL_PLANES_COS  # [E]
     known = np.any(neighbour_normal != 0.0, axis=1)
     with np.errstate(invalid="ignore"):
         bad = np.nonzero((flat[src] <= in_sheet) & (neighbour_flat <= in_sheet) & (h > height)
-                         & (~known | (back > height)))[0]
+                         & (~known | ((back > height) & parallel)))[0]
     if len(bad) == 0:
         return -1, 0.0
     k = int(bad[np.lexsort((bad, src[bad]))[0]])

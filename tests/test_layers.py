@@ -278,6 +278,42 @@ def test_ase_errors():
     assert atoms.arrays["mol-id"][i] != atoms.arrays["mol-id"][j]
 
 
+def bent_sheet():
+    """A real sharply bent monolayer: an MD frame of the compressed 60-atom cell at 2000 K, its
+    heights from the mean plane stretched by 1.1 so that a neighbour 3.5 Å away lies 1.9 Å
+    off the centre's plane, and the centre 1.5 Å off the neighbour's: what the two-sheet
+    rule saw as a second sheet before it asked for parallel planes."""
+    atoms = read(ROOT / "tests" / "data" / "bent_sheet_2000K.extxyz")
+    z = atoms.positions[:, 2]
+    atoms.positions[:, 2] = z.mean() + 1.1 * (z - z.mean())
+    return atoms
+
+
+def test_a_bent_sheet_is_one_sheet(workdir, monkeypatch):
+    import areanet.potential.layers as layers
+    from areanet.potential import AreaNetCalculator
+
+    atoms = bent_sheet()
+    with monkeypatch.context() as patch:
+        patch.setattr(layers, "PARALLEL_PLANES_COS", 0.0)  # the rule without the parallel test
+        probe = atoms.copy()
+        probe.calc = AreaNetCalculator(str(MODELS["charged"]))
+        with pytest.raises(ValueError, match="holds more than one sheet"):
+            probe.get_potential_energy()
+    atoms.calc = AreaNetCalculator(str(MODELS["charged"]))
+    energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+    typed = atoms.copy()
+    typed.new_array("type", np.where(typed.numbers == 5, 1, 2))
+    typed.new_array("mol-id", np.ones(len(typed), dtype=int))
+    data = write(workdir, "bent", typed, style="atomic", type_symbols=["B", "N"])
+    text = HEADER.format(style="atomic", data=data)
+    text += f"pair_style areanet\npair_coeff * * {MODELS['charged']} B N\n" + DUMP.format(name="bent")
+    res, _, _ = lmp(text, workdir, "bent")
+    ref = read_dump(workdir / "bent.dump")
+    close(res["bent"][0], energy, "LAMMPS vs ASE energy of the bent sheet")
+    close(np.column_stack([ref["fx"], ref["fy"], ref["fz"]]), forces, "LAMMPS vs ASE forces of the bent sheet")
+
+
 # --- LAMMPS errors -------------------------------------------------------------------------
 
 
