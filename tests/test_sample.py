@@ -206,6 +206,27 @@ def test_atoms_too_close_stop_the_run(tmp_path, capsys, monkeypatch):
     assert not out.exists()
 
 
+def test_a_breakdown_keeps_the_snapshots_stored_before_it(tmp_path, capsys, monkeypatch):
+    import areanet.training.sampling.sample as sample
+
+    nearest = sample.min_distance
+    calls = {"n": 0}
+
+    def breaks_at_step_23(atoms):  # called once per MD step: the MD "blows up" at step 23
+        calls["n"] += 1
+        return (0.5, 3, 4) if calls["n"] == 23 else nearest(atoms)
+
+    monkeypatch.setattr(sample, "min_distance", breaks_at_step_23)
+    out = tmp_path / "cand.extxyz"
+    assert main(["data", "sample", str(PBE), str(EXTEP), "--out", str(out), "--quiet",
+                 "--temperature", "300", *FAST, "--select", "8"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: MD at 300 K, step 23: atoms 3 and 4 are 0.50 Å apart" in err, err
+    assert "Kept the 4 snapshot(s) stored before it" in err, err
+    frames = ase.io.read(out, ":")
+    assert sorted(a.info["step"] for a in frames) == [5, 10, 15, 20]
+
+
 def test_strained_cell(tmp_path):
     out = _sample(tmp_path, "strained.extxyz", *FAST, "--select", "2", "--strain", "6", "-3", "2")
     frames = ase.io.read(out, ":")

@@ -6,6 +6,7 @@ the stored steps with the largest max_devi_f inside the trust window, written fo
 the ensemble's force spread recomputed from the ASE calculators on the written frames; the
 trust window; NPT; the refusals.
 """
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,21 @@ def test_trust_window_and_npt(plugin, tmp_path, capsys):
     assert 2 <= len(frames) <= 9
     cells = {round(float(a.cell[0, 0]), 6) for a in frames}
     assert len(cells) == len(frames)  # the barostat moves the cell
+
+
+def test_a_breakdown_keeps_the_steps_before_it(plugin, tmp_path, capsys):
+    # 3 fs steps at 4000 K tear the sheet within ~100 steps: the model names the first atom
+    # whose element breaks, and the dumped steps before it are the candidates
+    out = tmp_path / "broken.extxyz"
+    assert sample(out, "--temperature", "4000", "--timestep", "3", "--steps", "400", "--interval", "10",
+                  "--select", "36") == 0
+    err = capsys.readouterr().err
+    m = re.search(r"warning: LAMMPS MD at 4000 K: Pair areanet: (.*)\[timestep (\d+);.*Kept the (\d+) snapshot", err)
+    assert m, err[-2000:]
+    broke, kept = int(m.group(2)), int(m.group(3))
+    frames = read(out, ":")
+    assert len(frames) == kept >= 1
+    assert max(a.info["step"] for a in frames) < broke
 
 
 def test_refusals(tmp_path, capsys):

@@ -101,9 +101,12 @@ def read_snapshots(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray, np.nda
 
 def run_lammps_md(models: Sequence[str | os.PathLike], atoms: Atoms, temperature: float, steps: int,
                   interval: int, timestep_fs: float, seed: int, ensemble: str = "nvt",
-                  pressure_bar: float = 0.0) -> tuple[list[tuple[int, Atoms, float]], list[str]]:
-    """(step, structure in ``atoms``' frame, max_devi_f) of every ``interval``-th step, and
-    what the plugin's domain guard said (its log lines; none inside the training domain)."""
+                  pressure_bar: float = 0.0) -> tuple[list[tuple[int, Atoms, float]], list[str], str | None]:
+    """(step, structure in ``atoms``' frame, max_devi_f) of every ``interval``-th step, what
+    the plugin's domain guard said (its log lines; none inside the training domain), and the
+    LAMMPS error line if the MD broke down after it started (None if it ran to the end): the
+    steps written before a breakdown are returned with it. An error before the first
+    deviation row (a bad input, not the MD) stops with UserError."""
     if ensemble not in ENSEMBLES:
         raise UserError(f"--ensemble {ensemble}: choose one of {', '.join(ENSEMBLES)}")
     lmp = Path(sys.prefix) / "bin" / "lmp"
@@ -118,13 +121,17 @@ def run_lammps_md(models: Sequence[str | os.PathLike], atoms: Atoms, temperature
         env.setdefault("OMP_NUM_THREADS", "1")
         proc = subprocess.run([str(lmp), "-in", "in.sample", "-log", "log.lammps", "-nocite"], cwd=work,
                               capture_output=True, text=True, env=env)
+        breakdown = None
+        devi_file = work / "model_devi.out"
+        devi = np.loadtxt(devi_file, ndmin=2) if devi_file.exists() else np.zeros((0, 7))
         if proc.returncode != 0:
             errors = [line for line in (proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
-            raise UserError(f"LAMMPS MD at {temperature:g} K failed: "
-                            f"{errors[0] if errors else proc.stdout[-1500:]}")
+            error = errors[0] if errors else proc.stdout[-1500:]
+            if not np.any(devi[:, 0] > 0):
+                raise UserError(f"LAMMPS MD at {temperature:g} K failed: {error}")
+            breakdown = error.replace("ERROR: ", "").split(" (/")[0]
         guard = [line.replace("WARNING: ", "").split(" (/")[0] for line in proc.stdout.splitlines()
                  if "areanet domain guard" in line]
-        devi = np.loadtxt(work / "model_devi.out", ndmin=2)
         frames = read_snapshots(work / "snap.dump")
     out = []
     for row in devi:
@@ -138,4 +145,4 @@ def run_lammps_md(models: Sequence[str | os.PathLike], atoms: Atoms, temperature
         if not math.isfinite(row[4]):
             raise UserError(f"LAMMPS MD at {temperature:g} K, step {step}: the model deviation is not finite")
         out.append((step, snap, float(row[4])))
-    return out, guard
+    return out, guard, breakdown

@@ -16,6 +16,9 @@ DFT labels teach the most. The ``select`` snapshots with the largest disagreemen
 evenly across temperatures, are written unlabelled (positions, cell, pbc) as extended XYZ for
 ``areanet data label``.
 
+An MD run that breaks down (the driving model cannot describe a configuration, atoms overlap)
+ends its temperature with a warning; the snapshots stored before it are kept (:func:`broken_md`).
+
 Randomness: velocities and the Langevin noise of temperature T draw from generators seeded
 with ``(seed, T)``, so the same seed gives the same file, and adding a temperature does not
 change the trajectories of the others.
@@ -266,16 +269,15 @@ def run_md(nets: list, names: Sequence[str], temperature: float, settings: Sampl
         try:
             dyn.step()
         except model_errors as err:
-            raise UserError(f"{where}, step {step}: {names[0]}: {model_error_message(err)}; "
-                            "the MD left what the model can describe (try a lower --temperature "
-                            "or a shorter --timestep)") from None
+            return broken_md(f"{where}, step {step}", f"{names[0]}: {model_error_message(err)}; the MD "
+                             f"left what the model can describe {RETRY_HINT}", snapshots)
         if not np.isfinite(atoms.positions).all():
-            raise UserError(f"{where}, step {step}: positions are no longer finite: the MD blew up")
+            return broken_md(f"{where}, step {step}", "positions are no longer finite: the MD blew up",
+                             snapshots)
         dist, i, j = min_distance(atoms)
         if dist < MIN_DISTANCE:
-            raise UserError(f"{where}, step {step}: atoms {i} and {j} are {dist:.2f} Å apart "
-                            f"(< {MIN_DISTANCE} Å): the MD blew up (try a lower --temperature "
-                            "or a shorter --timestep)")
+            return broken_md(f"{where}, step {step}", f"atoms {i} and {j} are {dist:.2f} Å apart "
+                             f"(< {MIN_DISTANCE} Å): the MD blew up {RETRY_HINT}", snapshots)
         if step not in stored:
             continue
         # positions, cell and pbc only: momenta would be written to the file
@@ -290,6 +292,20 @@ def run_md(nets: list, names: Sequence[str], temperature: float, settings: Sampl
                 raise UserError(f"{where}, step {step}: {name}: "
                                 f"{model_error_message(err)}") from None
         snapshots.append(Snapshot(snap, float(temperature), step, disagreement(np.stack(forces))))
+    return snapshots
+
+
+RETRY_HINT = "(try a lower --temperature or a shorter --timestep)"
+
+
+def broken_md(where: str, reason: str, snapshots: list[Snapshot]) -> list[Snapshot]:
+    """An MD run broke down (it left what the driving model can describe). The snapshots
+    stored before it are kept — the configurations nearest a breakdown are the ones the next
+    round most needs labelled — with a warning; with none stored, it is an error."""
+    if not snapshots:
+        raise UserError(f"{where}: {reason}")
+    print(f"areanet data sample: warning: {where}: {reason}. Kept the {len(snapshots)} "
+          "snapshot(s) stored before it", file=sys.stderr)
     return snapshots
 
 
@@ -322,12 +338,17 @@ def run_lammps(models: Sequence[str | os.PathLike], temperature: float,
     atoms = perfect_sheet(settings.lattice_constant, *settings.repeat)
     apply_strain(atoms, *(e / 100.0 for e in settings.strain_pct))
     seed = 1 + (settings.seed * 1_000_003 + int(round(temperature * 1000))) % 900_000_000
-    records, guard = run_lammps_md(models, atoms, temperature, settings.steps, settings.interval,
-                                   settings.timestep_fs, seed, settings.ensemble, settings.pressure_bar)
+    records, guard, breakdown = run_lammps_md(models, atoms, temperature, settings.steps, settings.interval,
+                                              settings.timestep_fs, seed, settings.ensemble,
+                                              settings.pressure_bar)
     for line in guard:
         print(f"MD at {temperature:g} K: {line}", file=sys.stderr)
     stored = set(settings.stored_steps())
-    return [Snapshot(snap, float(temperature), step, devi) for step, snap, devi in records if step in stored]
+    snapshots = [Snapshot(snap, float(temperature), step, devi) for step, snap, devi in records
+                 if step in stored]
+    if breakdown is not None:
+        return broken_md(f"LAMMPS MD at {temperature:g} K", f"{breakdown} {RETRY_HINT}", snapshots)
+    return snapshots
 
 
 def is_model_file(path) -> bool:
