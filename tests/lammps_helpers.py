@@ -297,8 +297,10 @@ class LammpsSession:
         torch.set_num_threads(self._threads)
 
 
-def setup_commands(data_file: Path, model: Path, newton: str = "on", units: str = "metal",
+def setup_commands(data_file: Path, model: Path | str, newton: str = "on", units: str = "metal",
                    species: str = "B N", pair_style: str = "areanet") -> str:
+    """The start of an input on a sheet: units, atom style, box, data file and the pair style
+    (``model`` may be several files, a committee)."""
     return f"""
 units {units}
 atom_style atomic

@@ -19,7 +19,7 @@ import torch
 from areanet.potential import AreaNet, AreaNetCalculator, ModelConfig, export_model
 from ase import Atoms
 
-from lammps_helpers import MPIEXEC, ROOT, make_sheet, run_lmp
+from lammps_helpers import MPIEXEC, ROOT, make_sheet, run_lmp, setup_commands
 
 TOL = 1e-10
 FIRST = ROOT / "models" / "hbn-pbe.pt"
@@ -32,14 +32,7 @@ HEADER = ("#       step         max_devi_v         min_devi_v         avg_devi_v
 def md_input(models, data: Path, *, out_freq: int = 10, steps: int = 40, extra: str = "",
              style_extra: str = "atomic", temperature: float = 800.0) -> str:
     files = " ".join(str(m) for m in models)
-    return f"""
-units metal
-atom_style atomic
-boundary p p p
-atom_modify map array
-read_data {data}
-pair_style areanet out_freq {out_freq} out_file devi.out {style_extra}
-pair_coeff * * {files} B N
+    return setup_commands(data, files, pair_style=f"areanet out_freq {out_freq} out_file devi.out {style_extra}") + f"""\
 velocity all create {temperature} 4928 mom yes rot yes dist gaussian loop geom
 fix nve all nve
 fix devi all pair {out_freq} areanet model_devi 1
@@ -186,15 +179,8 @@ def coeff_error(workdir: Path, name: str, models, species: str = "B N") -> str:
     where = workdir / name
     where.mkdir(exist_ok=True)
     files = " ".join(str(m) for m in models)
-    text = f"""
-units metal
-atom_style atomic
-boundary p p p
-read_data {workdir / 'sheet.data'}
-pair_style areanet out_freq 10 out_file devi.out
-pair_coeff * * {files} {species}
-run 0
-"""
+    text = setup_commands(workdir / "sheet.data", files, species=species,
+                          pair_style="areanet out_freq 10 out_file devi.out") + "run 0\n"
     proc = run_lmp(text, where)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr

@@ -21,7 +21,7 @@ from areanet.training.cli import main
 from areanet.training.fit.config import TrainConfig
 from areanet.training.fit.train import read_and_split
 
-from lammps_helpers import ROOT, make_sheet, perturb, run_lmp
+from lammps_helpers import ROOT, make_sheet, perturb, run_lmp, setup_commands
 
 MODEL = ROOT / "models" / "hbn-pbe.pt"
 MARGIN = 0.02  # Å, the default guard_margin
@@ -33,14 +33,7 @@ def workdir(tmp_path_factory, plugin):
 
 
 def guard_input(data: Path, steps: int = 10, style: str = "areanet", model: Path = MODEL) -> str:
-    return f"""
-units metal
-atom_style atomic
-boundary p p p
-atom_modify map array
-read_data {data}
-pair_style {style}
-pair_coeff * * {model} B N
+    return setup_commands(data, model, pair_style=style) + f"""\
 fix dom all pair 1 areanet domain_excess 0
 dump d all custom 100 step0.dump id type x y z f_dom
 dump_modify d sort id format float %.17g

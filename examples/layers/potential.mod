@@ -9,6 +9,9 @@
 #   intra = extep     ExTeP (BN.extep), the usual classical choice, listed once per type
 #                     pair (B N of odd layers, B N of even layers) with NULL masks -- ExTeP
 #                     knows no molecule IDs; its 2.x A cutoff never reaches the next layer
+#   intra = tersoff   Tersoff (BNC.tersoff, Kinaci et al. 2012), the intralayer potential of
+#                     LAMMPS' own ILP example (examples/PACKAGES/interlayer), listed the
+#                     same way as ExTeP
 #
 # The charges of the data file (+-0.42 e) are coul/shield's; areanet does not read them.
 
@@ -23,8 +26,12 @@ elif "${intra} == extep" &
   "pair_style   hybrid/overlay extep extep ilp/graphene/hbn 16.0 1 coul/shield 16.0 1" &
   "pair_coeff   * * extep 1 BN.extep B N NULL NULL" &
   "pair_coeff   * * extep 2 BN.extep NULL NULL B N" &
+elif "${intra} == tersoff" &
+  "pair_style   hybrid/overlay tersoff tersoff ilp/graphene/hbn 16.0 1 coul/shield 16.0 1" &
+  "pair_coeff   * * tersoff 1 BNC.tersoff B N NULL NULL" &
+  "pair_coeff   * * tersoff 2 BNC.tersoff NULL NULL B N" &
 else &
-  "print 'potential.mod: intra must be areanet or extep, not ${intra}'" &
+  "print 'potential.mod: intra must be areanet, extep or tersoff, not ${intra}'" &
   "quit 1"
 
 pair_coeff      * * ilp/graphene/hbn ${ilp} B N B N

@@ -67,19 +67,28 @@ def run_bte(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_common_arguments(parser: argparse.ArgumentParser, model_help: str, out_help: str, quiet_help: str) -> None:
+    """What both methods take: the potential, the output folder, T, the sheet thickness, --quiet."""
+    parser.add_argument("model", help=model_help)
+    parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--temperature", type=float, default=300.0, help="K (default 300)")
+    parser.add_argument("--thickness", type=float, default=3.33,
+                        help="sheet thickness for the volume, Å (default 3.33)")
+    parser.add_argument("--quiet", action="store_true", help=quiet_help)
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("thermal", help="lattice thermal conductivity: Green–Kubo (LAMMPS), BTE (phono3py)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="thermal_command", required=True, metavar="METHOD")
 
     gk = sub.add_parser("green-kubo", help="κ from equilibrium MD: several independent LAMMPS runs")
-    gk.add_argument("model", help="exported local model (a charged model cannot give a heat current)")
-    gk.add_argument("--out", required=True, help="output folder (runs, green_kubo.json/.md/.png)")
+    add_common_arguments(gk, "exported local model (a charged model cannot give a heat current)",
+                         "output folder (runs, green_kubo.json/.md/.png)", "no progress bar")
     gk.add_argument("--runs", type=int, default=4, help="independent runs (velocity seeds), default 4")
     gk.add_argument("--nx", type=int, default=10, help="orthorhombic 4-atom cells along x (default 10)")
     gk.add_argument("--ny", type=int, default=6, help="... along y (default 6: 240 atoms)")
     gk.add_argument("--lattice-constant", type=float, default=2.505, help="starting a in Å (the box is relaxed)")
-    gk.add_argument("--temperature", type=float, default=300.0, help="K (default 300)")
     gk.add_argument("--dt-fs", type=float, default=1.0, help="time step in fs (default 1)")
     gk.add_argument("--equil-ps", type=float, default=10.0, help="NVT equilibration per run, ps (default 10)")
     gk.add_argument("--run-ps", type=float, default=100.0, help="NVE production per run, ps (default 100)")
@@ -87,16 +96,14 @@ def register(subparsers) -> None:
     gk.add_argument("--every", type=int, default=5, help="sample J every N steps (default 5)")
     gk.add_argument("--seed", type=int, default=1, help="first velocity seed (run k uses seed + 1000 k)")
     gk.add_argument("--np", type=int, default=1, help="MPI ranks per run (default 1)")
-    gk.add_argument("--thickness", type=float, default=3.33, help="sheet thickness for the volume, Å (default 3.33)")
     gk.add_argument("--rerun", action="store_true",
                     help="rerun every run (by default a run finished before under --out with the same "
                          "settings and seed is read back, so an interrupted study resumes)")
-    gk.add_argument("--quiet", action="store_true", help="no progress bar")
     gk.set_defaults(func=run_green_kubo)
 
     b = sub.add_parser("bte", help="κ from the phonon BTE with phono3py (areanet[thermal])")
-    b.add_argument("model", help="exported model file, or 'extep' for LAMMPS' ExTeP (BN.extep) itself")
-    b.add_argument("--out", required=True, help="output folder (bte.json, bte.md)")
+    add_common_arguments(b, "exported model file, or 'extep' for LAMMPS' ExTeP (BN.extep) itself",
+                         "output folder (bte.json, bte.md)", "no progress bars")
     b.add_argument("--lattice-constant", type=float, default=None, help="Å (default: the potential's minimum)")
     b.add_argument("--fc2-supercell", type=int, default=8, help="N of the N x N x 1 fc2 supercell (default 8)")
     b.add_argument("--fc3-supercell", type=int, default=5, help="N of the N x N x 1 fc3 supercell (default 5)")
@@ -104,9 +111,6 @@ def register(subparsers) -> None:
                    help="fc3 pair cutoffs in Å, the convergence study (default 3 4)")
     b.add_argument("--meshes", type=int, nargs="+", default=[21, 31],
                    help="m of the m x m x 1 q-meshes, the convergence study (default 21 31)")
-    b.add_argument("--temperature", type=float, default=300.0, help="K (default 300)")
     b.add_argument("--displacement", type=float, default=0.03, help="finite displacement, Å (default 0.03)")
     b.add_argument("--rta-only", action="store_true", help="skip the full linearised BTE (RTA only)")
-    b.add_argument("--thickness", type=float, default=3.33, help="sheet thickness, Å (default 3.33)")
-    b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=run_bte)

@@ -142,14 +142,23 @@ def resolve_model(path: str) -> Path:
     return model.resolve()
 
 
-def make_sheet_module():
+def example_module(relative_path: str):
+    """A script of examples/ (not a package) imported as a module, for its structure builders."""
     import importlib.util
 
-    path = REPOSITORY / "examples" / "hbn" / "make_sheet.py"
-    spec = importlib.util.spec_from_file_location("areanet_bench_make_sheet", path)
+    path = REPOSITORY / "examples" / relative_path
+    spec = importlib.util.spec_from_file_location("areanet_bench_" + Path(relative_path).stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def make_sheet_module():
+    return example_module("hbn/make_sheet.py")
+
+
+def make_layers_module():
+    return example_module("layers/make_layers.py")
 
 
 def venv_tool(name: str) -> str:

@@ -62,17 +62,19 @@ def pair_command(style: str, model: Path) -> str:
     return f"pair_style      {STYLES[style]}\npair_coeff      * * {model} B N"
 
 
-def run_lammps(input_text: str, workdir: Path, ranks: int, timeout: float | None) -> dict[str, Any]:
-    """Run ``lmp`` on ``input_text`` (under mpiexec for ranks > 1); parse its last run."""
+def run_lammps(input_text: str, workdir: Path, ranks: int, timeout: float | None, *, lmp: str | None = None,
+               env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``lmp`` (default: the venv's) on ``input_text`` (under mpiexec for ranks > 1) in the
+    environment ``env`` (default: this process's); parse its last run."""
     path = workdir / "in.bench"
     path.write_text(input_text)
-    lmp = [venv_tool("lmp"), "-in", str(path), "-log", "none", "-nocite"]
+    lmp = [lmp or venv_tool("lmp"), "-in", str(path), "-log", "none", "-nocite"]
     wrapped = [sys.executable, "-c", RSS_WRAPPER] + lmp
     cmd = wrapped if ranks == 1 else [venv_tool("mpiexec"), "-np", str(ranks)] + wrapped
     rss_dir = workdir / "peak-rss"
     shutil.rmtree(rss_dir, ignore_errors=True)
     rss_dir.mkdir()
-    env = dict(os.environ, AREANET_RSS_DIR=str(rss_dir))
+    env = dict(os.environ if env is None else env, AREANET_RSS_DIR=str(rss_dir))
     env.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.perf_counter()
     try:

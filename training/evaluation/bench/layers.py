@@ -2,7 +2,6 @@
 potential, both beside ilp/graphene/hbn + coul/shield (examples/layers/potential.mod), 1 and 2 ranks."""
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from ...errors import UserError
 from ...lammps_env import plugin_path, potentials_dir
 from ...paths import REPOSITORY
-from .common import conditions_text, fmt, header, publish, resolve_model, table
+from .common import conditions_text, fmt, header, make_layers_module, publish, resolve_model, table
 from .lammps import run_lammps
 
 INPUT = """\
@@ -33,14 +32,6 @@ run             {warmup}
 run             {steps}
 """
 INTRA = ("areanet", "extep")
-
-
-def make_layers_module():
-    path = REPOSITORY / "examples" / "layers" / "make_layers.py"
-    spec = importlib.util.spec_from_file_location("areanet_bench_make_layers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cmd_layers(args) -> int:
