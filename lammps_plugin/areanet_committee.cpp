@@ -37,7 +37,8 @@ struct AreanetCommittee::Member {
 /* ---------------------------------------------------------------------- */
 
 AreanetCommittee::AreanetCommittee(LAMMPS *lmp) :
-    Pointers(lmp), out_freq(0), freq_set(false), file_set(false), atomic(false), fp(nullptr),
+    Pointers(lmp), out_freq(0), freq_set(false), file_set(false), atomic(false),
+    relative_f(-1.0), relative_v(-1.0), fp(nullptr),
     trigger_flag(0), last_written(-1), nmax(0)
 {
 }
@@ -50,13 +51,14 @@ AreanetCommittee::~AreanetCommittee()
 }
 
 /* ----------------------------------------------------------------------
-   out_freq N | out_file FILE | atomic
+   out_freq N | out_file FILE | atomic | relative L | relative_v L
 ------------------------------------------------------------------------- */
 
 void AreanetCommittee::reset()
 {
   out_freq = 0;
   freq_set = file_set = atomic = false;
+  relative_f = relative_v = -1.0;
   out_file.clear();
 }
 
@@ -82,6 +84,18 @@ int AreanetCommittee::parse(int narg, char **arg, int iarg)
   if (strcmp(arg[iarg], "atomic") == 0) {
     atomic = true;
     return 1;
+  }
+  if (strcmp(arg[iarg], "relative") == 0 || strcmp(arg[iarg], "relative_v") == 0) {
+    const bool forces = strcmp(arg[iarg], "relative") == 0;
+    const char *unit = forces ? "eV/A, added to |<F_i>|" : "eV per atom, added to |<W>|/N";
+    if (iarg + 1 >= narg)
+      error->all(FLERR, "Illegal pair_style areanet command: {} needs a level ({})", arg[iarg], unit);
+    const double level = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+    if (!(level > 0.0) || !std::isfinite(level))
+      error->all(FLERR, "Illegal pair_style areanet command: {} {} must be a positive level ({})",
+                 arg[iarg], arg[iarg + 1], unit);
+    (forces ? relative_f : relative_v) = level;
+    return 2;
   }
   return 0;
 }
@@ -213,7 +227,9 @@ std::string AreanetCommittee::describe() const
   return fmt::format("committee of {} model(s), the first drives the MD; members:{}; model "
                      "deviation every {} steps to {}{}",
                      size(), names.empty() ? " none" : names, out_freq, out_file,
-                     atomic ? " with per-atom force deviations (atomic)" : "");
+                     atomic ? " with per-atom force deviations (atomic)" : "")
+         + (relative_f > 0.0 ? fmt::format("; force deviations relative, level {} eV/A", relative_f) : "")
+         + (relative_v > 0.0 ? fmt::format("; virial deviations relative, level {} eV", relative_v) : "");
 }
 
 /* ----------------------------------------------------------------------
@@ -320,6 +336,8 @@ void AreanetCommittee::compute(Pair *pair, const AreanetEdges &e)
         var += d * d;
       }
     devi[i] = std::sqrt(var / M);
+    if (relative_f > 0.0)
+      devi[i] /= std::sqrt(mean[0] * mean[0] + mean[1] * mean[1] + mean[2] * mean[2]) + relative_f;
     fmax = std::max(fmax, devi[i]);
     fmin = std::min(fmin, devi[i]);
     fsum += devi[i];
@@ -350,6 +368,16 @@ void AreanetCommittee::write_line(const double *virial_all, double fmax, double 
   std::string line;
   if (comm->me == 0) {
     double vmax = 0.0, vmin = std::numeric_limits<double>::infinity(), vsq = 0.0;
+    double scale = 1.0;    // relative_v: |<W>|/N + level
+    if (relative_v > 0.0) {
+      double norm2 = 0.0;
+      for (int k = 0; k < 9; k++) {
+        double mean = 0.0;
+        for (int m = 0; m < M; m++) mean += virial_all[9 * m + k];
+        norm2 += (mean / M) * (mean / M);
+      }
+      scale = std::sqrt(norm2) / static_cast<double>(natoms) + relative_v;
+    }
     for (int k = 0; k < 9; k++) {
       double mean = 0.0, var = 0.0;
       for (int m = 0; m < M; m++) mean += virial_all[9 * m + k];
@@ -358,7 +386,7 @@ void AreanetCommittee::write_line(const double *virial_all, double fmax, double 
         const double d = virial_all[9 * m + k] - mean;
         var += d * d;
       }
-      const double s = std::sqrt(var / M) / static_cast<double>(natoms);
+      const double s = std::sqrt(var / M) / static_cast<double>(natoms) / scale;
       vmax = std::max(vmax, s);
       vmin = std::min(vmin, s);
       vsq += s * s;

@@ -3,6 +3,7 @@
    deviation of DeePMD-kit's pair_style deepmd, for active learning.
 
    pair_style areanet out_freq 10 out_file model_devi.out [atomic]
+                      [relative LEVEL] [relative_v LEVEL]
    pair_coeff * * m0.pt m1.pt m2.pt m3.pt B N
 
    MD runs with the first model (m0: energy, forces, virial).  Every
@@ -29,6 +30,14 @@
    charged model's long-range sheet Coulomb term is the same function of
    the positions for every member (equal charges and width are required),
    so it cancels in every difference and is not evaluated again.
+
+   DeePMD-kit's relative deviations: with `relative L` (eV/A) each e_i is
+   divided by |<F_i>| + L, so that atoms under large forces are judged by
+   the fraction they disagree on; with `relative_v L` (eV per atom) each
+   s_ab by |<W>|/N + L, |<W>| the Frobenius norm of the mean virial (of the
+   local parts, like W_m: for a charged model it leaves out the long-range
+   term's virial, which is not tallied on every step).  The file, `atomic`
+   and model_devi then hold the relative values.
 
    The per-atom e_i of the last evaluation is `extract_peratom` field
    model_devi, for fix pair (dump, compute reduce, fix halt):
@@ -78,7 +87,8 @@ class AreanetCommittee : protected Pointers {
   AreanetCommittee(class LAMMPS *);
   ~AreanetCommittee() override;
 
-  // pair_style keywords out_freq N, out_file FILE, atomic: the number of arguments used
+  // pair_style keywords out_freq N, out_file FILE, atomic, relative L, relative_v L: the
+  // number of arguments used
   // at arg[iarg], 0 if arg[iarg] is none of them; reset() restores the defaults first.
   void reset();
   int parse(int narg, char **arg, int iarg);
@@ -113,6 +123,8 @@ class AreanetCommittee : protected Pointers {
   bool freq_set, file_set;
   std::string out_file;
   bool atomic;
+  double relative_f;     // DeePMD-kit's `relative` level (eV/A), < 0: absolute deviations
+  double relative_v;     // its `relative_v` level (eV per atom), < 0: absolute
   FILE *fp;
   int trigger_flag;
   bigint last_written;   // the step of the last line (a run's setup repeats the last step)

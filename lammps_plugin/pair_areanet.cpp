@@ -375,7 +375,7 @@ void PairAreanet::settings(int narg, char **arg)
       error->all(FLERR,
                  "Illegal pair_style areanet command: unknown argument '{}'; it takes no arguments "
                  "other than the keywords float32, torchscript, check_masses yes|no, out_freq N, "
-                 "out_file FILE, atomic, guard yes|no and guard_margin DELTA (the model file(s) "
+                 "out_file FILE, atomic, relative L, relative_v L, guard yes|no and guard_margin DELTA (the model file(s) "
                  "and the species go in pair_coeff * * model.pt [more.pt ...] B N)",
                  arg[iarg]);
   }

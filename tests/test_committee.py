@@ -66,9 +66,11 @@ def read_devi(path: Path) -> tuple[str, np.ndarray]:
     return lines[0], np.array([line.split() for line in lines[1:]], dtype=float)
 
 
-def reference_deviation(models, atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
+def reference_deviation(models, atoms: Atoms, relative: float | None = None,
+                        relative_v: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """DeePMD-kit's definitions from the ASE calculators: ([max_v, min_v, avg_v, max_f,
-    min_f, avg_f], e_i per atom)."""
+    min_f, avg_f], e_i per atom); ``relative``/``relative_v``: its relative deviations,
+    e_i / (|<F_i>| + level) and s_ab / (|<W>|/N + level)."""
     forces, virials = [], []
     for model in models:
         a = atoms.copy()
@@ -78,6 +80,10 @@ def reference_deviation(models, atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
     forces, virials = np.array(forces), np.array(virials)  # [M, n, 3], [M, 9]
     e_i = np.sqrt(((forces - forces.mean(0)) ** 2).sum(2).mean(0))  # [n]
     s_ab = np.sqrt(((virials - virials.mean(0)) ** 2).mean(0)) / len(atoms)  # [9]
+    if relative is not None:
+        e_i = e_i / (np.linalg.norm(forces.mean(0), axis=1) + relative)
+    if relative_v is not None:
+        s_ab = s_ab / (np.linalg.norm(virials.mean(0)) / len(atoms) + relative_v)
     summary = [s_ab.max(), s_ab.min(), np.linalg.norm(s_ab) / 3, e_i.max(), e_i.min(), e_i.mean()]
     return np.array(summary), e_i
 
@@ -101,10 +107,20 @@ def run_ok(text: str, where: Path, nprocs: int = 1):
     return proc
 
 
-def test_deviation_file_equals_ase_computation(workdir):
+# relative_v divides by the members' virial, which for a charged model is that of the local
+# part (README): two local models make the reference the plain DeePMD-kit formula
+LOCAL_PAIR = [ROOT / "models" / "hbn-pbe-local.pt", ROOT / "models" / "hbn-extep.pt"]
+
+
+@pytest.mark.parametrize("relative, relative_v", [(None, None), (0.5, 0.02)])
+def test_deviation_file_equals_ase_computation(workdir, relative, relative_v):
     framed = sheet_data(workdir, "sheet.data")
-    where = workdir / "md"
-    run_ok(md_input(COMMITTEE, workdir / "sheet.data"), where)
+    where = workdir / f"md-{relative}"
+    keywords = "atomic" + (f" relative {relative} relative_v {relative_v}" if relative else "")
+    committee = LOCAL_PAIR if relative else COMMITTEE
+    proc = run_ok(md_input(committee, workdir / "sheet.data", style_extra=keywords), where)
+    if relative:
+        assert "force deviations relative, level 0.5 eV/A; virial deviations relative, level 0.02 eV" in proc.stdout
     header, rows = read_devi(where / "devi.out")
     assert header.startswith(HEADER) and header.endswith("atm_devi_f(N)")
     frames = read_frames(where / "traj.dump")
@@ -112,7 +128,7 @@ def test_deviation_file_equals_ase_computation(workdir):
     for row, frame in zip(rows, frames):
         atoms = framed.copy()
         atoms.positions = np.stack([frame["x"], frame["y"], frame["z"]], 1)
-        summary, e_i = reference_deviation(COMMITTEE, atoms)
+        summary, e_i = reference_deviation(committee, atoms, relative, relative_v)
         step = frame["step"]
         assert np.abs(row[1:7] - summary).max() <= TOL, (step, row[1:7], summary)
         assert np.abs(row[7:] - e_i).max() <= TOL, step  # `atomic`, in atom-ID order
@@ -175,12 +191,12 @@ def random_file(path: Path, **config) -> Path:
     return export_model(AreaNet(ModelConfig(**config)).eval(), path)
 
 
-def coeff_error(workdir: Path, name: str, models, species: str = "B N") -> str:
+def coeff_error(workdir: Path, name: str, models, species: str = "B N", keywords: str = "") -> str:
     where = workdir / name
     where.mkdir(exist_ok=True)
     files = " ".join(str(m) for m in models)
     text = setup_commands(workdir / "sheet.data", files, species=species,
-                          pair_style="areanet out_freq 10 out_file devi.out") + "run 0\n"
+                          pair_style=f"areanet out_freq 10 out_file devi.out {keywords}") + "run 0\n"
     proc = run_lmp(text, where)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
@@ -211,6 +227,11 @@ def test_bad_committees_are_refused_by_name(workdir):
     assert "committee member model file" in out and "damaged.pt is damaged" in out
     out = coeff_error(workdir, "missing", [FIRST, workdir / "no-such.pt"])
     assert "cannot open committee model file" in out and "no-such.pt" in out
+    for keywords, needle in [("relative", "relative needs a level (eV/A, added to |<F_i>|)"),
+                             ("relative 0", "relative 0 must be a positive level"),
+                             ("relative_v -1", "relative_v -1 must be a positive level (eV per atom")]:
+        out = coeff_error(workdir, keywords.replace(" ", ""), COMMITTEE, keywords=keywords)
+        assert needle in out, out[-1500:]
     out = coeff_error(workdir, "species-count", [FIRST], species="B N N")
     assert "exactly 2 species name(s)" in out and "'B' is a species" in out
     out = coeff_error(workdir, "freq", [FIRST], species="B N\npair_style areanet out_freq 0")
