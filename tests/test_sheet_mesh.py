@@ -331,3 +331,21 @@ run 0
     (s0, f0), (s1, f1) = stats["direct"], stats["mesh"]
     assert abs(s1 - s0) <= max(0.2 * abs(s0), 0.01), stats
     assert abs(f1 - f0) <= max(0.2 * f0, 0.01), stats
+
+
+def test_ase_calculator_equals_lammps_on_the_mesh(plugin, tmp_path):
+    """2400 atoms, the shipped charged model, every host on its default (`auto`: the mesh):
+    AreaNetCalculator = pair_style areanet to rounding (the same grid, the same sums)."""
+    from pathlib import Path
+
+    from areanet.potential import AreaNetCalculator
+
+    model = Path(__file__).resolve().parents[1] / "models" / "hbn-pbe.pt"
+    atoms = perturb(make_sheet.hbn_sheet(25, 24), np.random.default_rng(1), inplane=0.05)
+    assert len(atoms) >= sheet_mesh.MESH_ATOMS
+    framed, lmp, log = run_lammps(plugin, model, atoms, tmp_path, "areanet")
+    assert MESH_LOG.search(log), log[-2000:]
+    framed.calc = AreaNetCalculator(str(model))
+    energy, forces = framed.get_potential_energy(), framed.get_forces()
+    assert abs(lmp["energy"] - energy) <= 1e-10 * abs(energy)
+    assert np.abs(lmp["forces"] - forces).max() <= 1e-10 * np.abs(forces).max()
