@@ -9,6 +9,7 @@
 #include "areanet_centroid.h"
 #include "areanet_committee.h"
 #include "areanet_coulomb.h"
+#include "areanet_mesh.h"
 #include "areanet_elements.h"
 #include "areanet_guard.h"
 #include "areanet_layers.h"
@@ -248,7 +249,11 @@ void PairAreanet::compute_coulomb()
                "only the global virial (pressure); use compute pressure, or a model without "
                "charges");
 
-  coulomb->set_cell(domain->xprd, domain->yprd, domain->triclinic ? domain->xy : 0.0);
+  const double xy = domain->triclinic ? domain->xy : 0.0;
+  if (mesh)
+    mesh->set_cell(domain->xprd, domain->yprd, xy);    // the grid of this run, the kernel of this box
+  else
+    coulomb->set_cell(domain->xprd, domain->yprd, xy);
 
   // one sheet per molecule ID (or one sheet): S(k), energies, forces and virial per layer
   const double energy = coulomb_layers();
@@ -355,6 +360,9 @@ void PairAreanet::settings(int narg, char **arg)
   torchscript_only = false;
   single_precision = false;
   check_masses = true;
+  coulomb_method = COULOMB_AUTO;
+  coulomb_accuracy = areanet::SheetMesh::DEFAULT_ACCURACY;
+  coulomb_order = 0;
   committee->reset();
   guard->reset();
   for (int iarg = 0; iarg < narg; iarg++) {
@@ -371,11 +379,46 @@ void PairAreanet::settings(int narg, char **arg)
       if (iarg + 1 >= narg)
         error->all(FLERR, "Illegal pair_style areanet command: check_masses needs yes or no");
       check_masses = utils::logical(FLERR, arg[++iarg], false, lmp) == 1;
+    } else if (strcmp(arg[iarg], "coulomb") == 0) {
+      const std::string method = iarg + 1 < narg ? arg[iarg + 1] : "";
+      if (method == "auto")
+        coulomb_method = COULOMB_AUTO;
+      else if (method == "direct")
+        coulomb_method = COULOMB_DIRECT;
+      else if (method == "mesh")
+        coulomb_method = COULOMB_MESH;
+      else
+        error->all(FLERR,
+                   "Illegal pair_style areanet command: coulomb needs auto, direct or mesh (how "
+                   "a charged model's sheet Coulomb is summed), got '{}'",
+                   method);
+      iarg++;
+    } else if (strcmp(arg[iarg], "coulomb/accuracy") == 0) {
+      if (iarg + 1 >= narg)
+        error->all(FLERR, "Illegal pair_style areanet command: coulomb/accuracy needs a value");
+      coulomb_accuracy = utils::numeric(FLERR, arg[++iarg], false, lmp);
+      if (!(coulomb_accuracy > 0.0 && coulomb_accuracy < 1.0))
+        error->all(FLERR,
+                   "Illegal pair_style areanet command: coulomb/accuracy {} must lie between 0 "
+                   "and 1 (the RMS force error of the mesh relative to two unit charges 1 A "
+                   "apart, as kspace_modify's)",
+                   arg[iarg]);
+    } else if (strcmp(arg[iarg], "coulomb/order") == 0) {
+      if (iarg + 1 >= narg)
+        error->all(FLERR, "Illegal pair_style areanet command: coulomb/order needs a value");
+      coulomb_order = utils::inumeric(FLERR, arg[++iarg], false, lmp);
+      if (coulomb_order < areanet::SheetMesh::MIN_ORDER ||
+          coulomb_order > areanet::SheetMesh::MAX_ORDER)
+        error->all(FLERR,
+                   "Illegal pair_style areanet command: coulomb/order {} must be {} to {} (the "
+                   "B-spline order of the sheet Coulomb mesh)",
+                   coulomb_order, areanet::SheetMesh::MIN_ORDER, areanet::SheetMesh::MAX_ORDER);
     } else
       error->all(FLERR,
                  "Illegal pair_style areanet command: unknown argument '{}'; it takes no arguments "
                  "other than the keywords float32, torchscript, check_masses yes|no, out_freq N, "
-                 "out_file FILE, atomic, relative L, relative_v L, guard yes|no and guard_margin DELTA (the model file(s) "
+                 "out_file FILE, atomic, relative L, relative_v L, guard yes|no, guard_margin DELTA, "
+                 "coulomb auto|direct|mesh, coulomb/accuracy A and coulomb/order P (the model file(s) "
                  "and the species go in pair_coeff * * model.pt [more.pt ...] B N)",
                  arg[iarg]);
   }
@@ -494,6 +537,7 @@ void PairAreanet::coeff(int narg, char **arg)
   // the long-range sheet Coulomb of a charged model: the charge of each atom type
 
   coulomb.reset();
+  mesh.reset();
   type2charge.assign(ntypes + 1, 0.0);
   if (charged) {
     for (int itype = 1; itype <= ntypes; itype++)
@@ -633,12 +677,59 @@ void PairAreanet::init_style()
 
   if (check_masses) check_type_masses();
   if (atom->q_flag) check_atom_charges();
+  if (coulomb) choose_coulomb_method();
   committee->init();
   guard->start_run();
 
   // full neighbour list of the local atoms, neighbours local or ghost
 
   neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+/* ----------------------------------------------------------------------
+   the sheet Coulomb of this run: the direct k-sum, or a mesh whose grid
+   and order are chosen here from coulomb/accuracy, for the box and the
+   charges now (kept for the run, so that the energy is continuous under
+   NPT); the choice goes to the log
+------------------------------------------------------------------------- */
+
+void PairAreanet::choose_coulomb_method()
+{
+  double local[2] = {0.0, 0.0}, total[2];    // charged atoms, sum of q^2
+  for (int i = 0; i < atom->nlocal; i++) {
+    const double q = type2charge[atom->type[i]];
+    if (type2species[atom->type[i]] < 0 || q == 0.0) continue;
+    local[0] += 1.0;
+    local[1] += q * q;
+  }
+  MPI_Allreduce(local, total, 2, MPI_DOUBLE, MPI_SUM, world);
+  const double xy = domain->triclinic ? domain->xy : 0.0;
+
+  const bool use_mesh = coulomb_method == COULOMB_MESH ||
+      (coulomb_method == COULOMB_AUTO && total[0] >= areanet::SheetMesh::MESH_ATOMS);
+  if (!use_mesh || total[0] == 0.0) {
+    mesh.reset();
+    coulomb->set_cell(domain->xprd, domain->yprd, xy);
+    if (comm->me == 0)
+      utils::logmesg(lmp, "areanet: sheet Coulomb summed directly over {} ({} charged atoms{})\n",
+                     coulomb->describe(), total[0],
+                     coulomb_method == COULOMB_DIRECT
+                         ? ", pair_style areanet coulomb direct"
+                         : fmt::format(", fewer than the {} from which coulomb auto uses the mesh",
+                                       areanet::SheetMesh::MESH_ATOMS));
+    return;
+  }
+  // with molecule IDs the atoms of all layers share the grid choice (their density is
+  // the whole structure's: the choice is conservative for each layer)
+  mesh = std::make_unique<areanet::SheetMesh>(info.charge_width, coulomb_accuracy, coulomb_order);
+  std::string why;
+  if (!mesh->choose(domain->xprd, domain->yprd, xy, total[0], total[1] / total[0], why))
+    error->all(FLERR, "Pair areanet: the sheet Coulomb mesh of model {}: {}; ask for a larger "
+               "coulomb/accuracy or another coulomb/order", model_file, why);
+  mesh->set_cell(domain->xprd, domain->yprd, xy);
+  if (comm->me == 0)
+    utils::logmesg(lmp, "areanet: sheet Coulomb on a {} ({} charged atoms; {:.3g} MB per rank)\n",
+                   mesh->describe(), total[0], mesh->bytes() / 1048576.0);
 }
 
 /* ----------------------------------------------------------------------
@@ -746,6 +837,7 @@ double PairAreanet::memory_usage()
   bytes += sizeof(int) * edge_atom.capacity();
   if (native) bytes += native->memory_usage();
   bytes += sizeof(double) * (coulomb_q.capacity() + coulomb_s.capacity() + coulomb_s_all.capacity());
+  if (mesh) bytes += mesh->bytes();
   return bytes;
 }
 

@@ -43,7 +43,8 @@ void PairAreanetCoulomb::settings(int narg, char **arg)
       error->all(FLERR,
                  "Illegal pair_style areanet/coulomb command: '{}' is a mode of the network of "
                  "pair_style areanet, which areanet/coulomb does not run; it takes only "
-                 "check_masses yes|no",
+                 "check_masses yes|no, coulomb auto|direct|mesh, coulomb/accuracy A and "
+                 "coulomb/order P",
                  arg[iarg]);
   PairAreanet::settings(narg, arg);
 }

@@ -8,6 +8,7 @@
 
 #include "areanet_coulomb.h"
 #include "areanet_layers.h"
+#include "areanet_mesh.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -144,6 +145,8 @@ double PairAreanet::coulomb_layers()
     layer_q[k] = type2charge[type[i]];
   }
 
+  if (mesh) return mesh_layers(start);
+
   // S(k) of every layer, summed over ranks; then each layer's terms
 
   const size_t nk = coulomb->size();
@@ -171,6 +174,37 @@ double PairAreanet::coulomb_layers()
       for (int k = 0; k < 6; k++) virial[k] += v[k];
     }
   }
+  return energy;
+}
+
+/* ----------------------------------------------------------------------
+   coulomb_layers() on the mesh (areanet_mesh.h), layer by layer: each rank
+   spreads its owned atoms onto the whole grid, one MPI_Allreduce of the
+   K1 x K2 grid sums it, every rank solves it (the same FFTs) and reads its
+   own atoms' energies and forces back; rank 0 adds the virial
+------------------------------------------------------------------------- */
+
+double PairAreanet::mesh_layers(const std::vector<int> &start)
+{
+  const size_t nlayers = start.size() - 1;
+  const int n = start[nlayers];
+  double energy = 0.0;
+  for (size_t l = 0; l < nlayers; l++) {
+    const int first = start[l], count = start[l + 1] - start[l];
+    mesh->clear();
+    mesh->spread(count, layer_x.data() + first, layer_q.data() + first);
+    MPI_Allreduce(MPI_IN_PLACE, mesh->grid(), mesh->grid_size(), MPI_DOUBLE, MPI_SUM, world);
+    double v[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    const bool tally_virial = vflag_global && comm->me == 0;
+    mesh->solve(tally_virial ? v : nullptr);
+    if (tally_virial)
+      for (int k = 0; k < 6; k++) virial[k] += v[k];
+    energy += mesh->interpolate(count, layer_x.data() + first, layer_q.data() + first,
+                                eflag_atom ? layer_e.data() + first : nullptr,
+                                layer_f.data() + first);
+  }
+  if (eflag_atom)
+    for (int k = 0; k < n; k++) eatom[layer_order[k]] += layer_e[k];
   return energy;
 }
 

@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from . import sheet_mesh
+
 COULOMB = 14.399645  # e²/(4πε₀) in eV·Å, LAMMPS' qqr2e for units metal
 ACCURACY = 1e-10  # terms with exp(−k²σ²/2) below this are left out
 
@@ -74,13 +76,28 @@ def k_vectors(cell_ab: np.ndarray, width: float) -> np.ndarray:
     return k[(k * k).sum(1) <= k_cut * k_cut]
 
 
-def sheet_coulomb(positions, cell, charges, width: float, pbc=(True, True, True)):
-    """(energy, atom_energy [n], forces [n, 3], virial [3, 3]) of the smoothed sheet Coulomb."""
+METHODS = ("auto", "direct", "mesh")
+
+
+def sheet_coulomb(positions, cell, charges, width: float, pbc=(True, True, True), method: str = "auto",
+                  accuracy: float = sheet_mesh.DEFAULT_ACCURACY, order: int | None = None):
+    """(energy, atom_energy [n], forces [n, 3], virial [3, 3]) of the smoothed sheet Coulomb.
+
+    method "direct": the k-sum below (the reference); "mesh": the same energy on a 2D mesh
+    (potential/sheet_mesh.py) to `accuracy` (RMS force error / k_e, as LAMMPS states PPPM's),
+    B-spline order `order` or the cheapest; "auto" (every host's default): the mesh from
+    sheet_mesh.MESH_ATOMS atoms on, the direct sum below (training cells).
+    """
     positions = np.asarray(positions, dtype=np.float64)  # [n, 3]
     charges = np.asarray(charges, dtype=np.float64)  # [n]
     if not width > 0.0:
         raise ValueError(f"charge width {width} Å must be positive")
+    if method not in METHODS:
+        raise ValueError(f"sheet Coulomb method {method!r} is not one of {', '.join(METHODS)}")
     ab = sheet_vectors(cell, pbc)
+    if method == "mesh" or (method == "auto" and len(positions) >= sheet_mesh.MESH_ATOMS):
+        mesh = sheet_mesh.choose_mesh(ab, width, accuracy, len(positions), float(np.mean(charges ** 2)), order)
+        return sheet_mesh.mesh_coulomb(positions, ab, charges, width, mesh)
     area = abs(float(np.linalg.det(ab)))
     k = k_vectors(ab, width)  # [K, 2]
     k2 = (k * k).sum(1)  # [K]

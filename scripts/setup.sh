@@ -32,6 +32,16 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   "${PIP[@]}" install -q -e ".[test]"
   touch "$stamp"
 fi
+# FFTW 3 for the plugin's particle-mesh sheet Coulomb (Debian's package; root on these machines)
+if [[ ! -f /usr/include/fftw3.h ]]; then
+  say "installing FFTW 3 (apt-get install libfftw3-dev)"
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libfftw3-dev >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libfftw3-dev >/dev/null; }
+  else
+    say "error: the plugin needs FFTW 3: run 'sudo apt-get install libfftw3-dev' and set up again"; exit 1
+  fi
+fi
 say "building the LAMMPS plugin"
 bash scripts/build_plugin.sh >/dev/null
 say "ready: $(.venv/bin/areanet lammps-plugin)"

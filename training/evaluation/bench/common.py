@@ -24,6 +24,9 @@ STYLES = {
     "areanet": "areanet",  # native C++ evaluation, float64
     "areanet-float32": "areanet float32",
     "areanet-torchscript": "areanet torchscript",
+    # a charged model's sheet Coulomb forced onto the mesh / the direct k-sum ("areanet" = auto)
+    "areanet-mesh": "areanet coulomb mesh",
+    "areanet-direct": "areanet coulomb direct",
 }
 
 # The report's 4450-structure ExTeP set, 60 atoms each.
