@@ -5,11 +5,13 @@
    kernels.  Everything else has internal linkage.
 
    Rows are the (element, frame) pairs of a block; the weights are small
-   (36x32, 32x64, 64x32) and stay in L1, so each product runs row by row
-   with up to eight SIMD registers of output columns held as accumulators.
-   SiLU needs exp(): a vectorised exp (range reduction by ln 2, degree-13
-   polynomial in double, degree 7 in float, 2^k by exponent bits) keeps the
-   activation as cheap as the products around it; its error is a few ulp.
+   (36x32, 32x64, 64x32) and stay in L1, so each product runs in tiles of
+   6 rows x 2 SIMD vectors of output columns held as accumulators, and a
+   hidden layer's bias and activation are applied to the tile while it is
+   still in registers.  SiLU needs exp(): a vectorised exp (range reduction
+   by ln 2, degree-13 polynomial in double, degree 7 in float, 2^k by
+   exponent bits); its error is a few ulp.  The activation still costs about
+   half as much as the products of a layer (benchmarks/native-profile.md).
 ------------------------------------------------------------------------- */
 
 #include "areanet_kernels.h"
