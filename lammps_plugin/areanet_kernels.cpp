@@ -5,11 +5,13 @@
    kernels.  Everything else has internal linkage.
 
    Rows are the (element, frame) pairs of a block; the weights are small
-   (36x32, 32x64, 64x32) and stay in L1, so each product runs row by row
-   with up to eight SIMD registers of output columns held as accumulators.
-   SiLU needs exp(): a vectorised exp (range reduction by ln 2, degree-13
-   polynomial in double, degree 7 in float, 2^k by exponent bits) keeps the
-   activation as cheap as the products around it; its error is a few ulp.
+   (36x32, 32x64, 64x32) and stay in L1, so each product runs in tiles of
+   6 rows x 2 SIMD vectors of output columns held as accumulators, and a
+   hidden layer's bias and activation are applied to the tile while it is
+   still in registers.  SiLU needs exp(): a vectorised exp (range reduction
+   by ln 2, degree-13 polynomial in double, degree 7 in float, 2^k by
+   exponent bits); its error is a few ulp.  The activation still costs about
+   half as much as the products of a layer (benchmarks/native-profile.md).
 ------------------------------------------------------------------------- */
 
 #include "areanet_kernels.h"
@@ -17,6 +19,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #ifndef AREANET_KERNEL_ENTRY
 #define AREANET_KERNEL_ENTRY kernels_generic
@@ -62,6 +67,28 @@ inline Vec<float>::type splat(float x)
   return Vec<float>::type{x, x, x, x, x, x, x, x};
 }
 
+// x clamped to [lo, hi], NaN kept: one vmaxpd and one vminpd with AVX (maxpd returns its
+// second operand when either is NaN), compare-and-select elsewhere
+inline Vec<double>::type clamp(Vec<double>::type x, double lo, double hi)
+{
+#if defined(__AVX__)
+  return _mm256_min_pd(splat(hi), _mm256_max_pd(splat(lo), x));
+#else
+  x = x < splat(lo) ? splat(lo) : x;
+  return x > splat(hi) ? splat(hi) : x;
+#endif
+}
+
+inline Vec<float>::type clamp(Vec<float>::type x, float lo, float hi)
+{
+#if defined(__AVX__)
+  return _mm256_min_ps(splat(hi), _mm256_max_ps(splat(lo), x));
+#else
+  x = x < splat(lo) ? splat(lo) : x;
+  return x > splat(hi) ? splat(hi) : x;
+#endif
+}
+
 /* ---------------------------------------------------------------------- */
 // exp, vectorised.  x is clamped so that 2^k stays a normal number.
 
@@ -69,9 +96,7 @@ inline Vec<double>::type vexp(Vec<double>::type x)
 {
   typedef Vec<double>::type V;
   typedef Vec<double>::itype VI;
-  const V lo = splat(-708.0), hi = splat(708.0);
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
+  x = clamp(x, -708.0, 708.0);
   const double shift = 6755399441055744.0;    // 1.5 * 2^52: adding it rounds to an integer
   V kd = x * 1.4426950408889634 + shift;
   const VI kbits = (VI) kd;
@@ -102,9 +127,7 @@ inline Vec<float>::type vexp(Vec<float>::type x)
 {
   typedef Vec<float>::type V;
   typedef Vec<float>::itype VI;
-  const V lo = splat(-87.0f), hi = splat(87.0f);
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
+  x = clamp(x, -87.0f, 87.0f);
   const float shift = 12582912.0f;    // 1.5 * 2^23
   V kd = x * 1.44269504f + shift;
   const VI kbits = (VI) kd;
@@ -167,136 +190,160 @@ template <typename T, int kind> inline void act_scalar(T neg, T &z, T &d)
   }
 }
 
-template <typename T, int kind> void activate_kind(T neg, long n, T *z, T *d)
+// z_1 of the frames f and f' from the two parts of the paired first layer, activated:
+// rows [0, n) of z and d from p + q, rows [n, 2n) from p - q.
+template <typename T, int kind>
+void combine_activate_kind(T neg, long n, const T *p, const T *q, T *z, T *d)
 {
   constexpr int L = Vec<T>::lanes;
   long i = 0;
   for (; i + L <= n; i += L) {
-    typename Vec<T>::type zv = load(z + i), dv;
-    act_vec<T, kind>(neg, zv, dv);
-    store(z + i, zv);
+    const typename Vec<T>::type pv = load(p + i), qv = load(q + i);
+    typename Vec<T>::type plus = pv + qv, minus = pv - qv, dv;
+    act_vec<T, kind>(neg, plus, dv);
+    store(z + i, plus);
     store(d + i, dv);
+    act_vec<T, kind>(neg, minus, dv);
+    store(z + n + i, minus);
+    store(d + n + i, dv);
   }
-  for (; i < n; i++) act_scalar<T, kind>(neg, z[i], d[i]);
+  for (; i < n; i++) {
+    T plus = p[i] + q[i], minus = p[i] - q[i];
+    act_scalar<T, kind>(neg, plus, d[i]);
+    z[i] = plus;
+    act_scalar<T, kind>(neg, minus, d[n + i]);
+    z[n + i] = minus;
+  }
 }
 
-template <typename T> void activate(int kind, T neg, long n, T *z, T *d)
+template <typename T>
+void combine_activate(int kind, T neg, long n, const T *p, const T *q, T *z, T *d)
 {
   if (kind == 0)
-    activate_kind<T, 0>(neg, n, z, d);
+    combine_activate_kind<T, 0>(neg, n, p, q, z, d);
   else if (kind == 1)
-    activate_kind<T, 1>(neg, n, z, d);
+    combine_activate_kind<T, 1>(neg, n, p, q, z, d);
   else
-    activate_kind<T, 2>(neg, n, z, d);
+    combine_activate_kind<T, 2>(neg, n, p, q, z, d);
 }
 
 /* ----------------------------------------------------------------------
-   C[r][c] = Σ_k A[r][k] B[k][c]  (+ bias[c]) (× D[r][c]), columns c0 .. c0+NV·lanes
+   C[r][c] = Σ_k A[r][k] B[k][c], then per MODE: nothing; × D[r][c]; or + bias[c]
+   and the activation (D[r][c] <- act'(z), C[r][c] <- act(z)) while the sums
+   are still in registers.
+
+   Register blocking: RB rows × NV vectors of columns are accumulated at once.
+   Per k that takes NV loads of B and RB broadcasts of A for RB·NV FMAs; with
+   6 × 2 (12 accumulators, 15 of the 16 AVX2 registers) the two FMA pipes,
+   not the load ports, set the pace.  One row at a time (8 vectors) needed 9
+   loads per 8 FMAs.
 ------------------------------------------------------------------------- */
 
-enum { PLAIN = 0, BIAS = 1, TIMES_D = 2 };
+enum { PLAIN = 0, TIMES_D = 1, BIAS = 2, BIAS_ACT = 3 };
 
-template <typename T, int NV, int MODE>
-void gemm_columns(int R, int K, const T *A, int lda, const T *B, int ldb, int c0, const T *bias,
-                  const T *D, int ldd, T *C, int ldc)
+template <typename T, int NV, int RB, int MODE, int ACT>
+inline void gemm_tile(int r, int K, const T *A, int lda, const T *B, int ldb, int c0, const T *bias,
+                      T neg, T *D, int ldd, T *C, int ldc)
 {
-  // RB rows at a time so that RB x NV >= 8 independent accumulators hide the FMA latency
   typedef typename Vec<T>::type V;
   constexpr int L = Vec<T>::lanes;
-  constexpr int RB = NV >= 8 ? 1 : 8 / NV;
-  V init[NV];
+  V acc[RB][NV];
 #pragma GCC unroll 8
-  for (int j = 0; j < NV; j++) init[j] = MODE == BIAS ? load(bias + c0 + j * L) : splat(T(0));
-  int r = 0;
-  for (; r + RB <= R; r += RB) {
-    V acc[RB][NV];
+  for (int i = 0; i < RB; i++)
 #pragma GCC unroll 8
-    for (int i = 0; i < RB; i++)
+    for (int j = 0; j < NV; j++) acc[i][j] = MODE >= BIAS ? load(bias + c0 + j * L) : splat(T(0));
+  const T *a = A + (long) r * lda;
+  const T *b = B + c0;
+  for (int k = 0; k < K; k++, b += ldb) {
+    V bk[NV];
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; j++) acc[i][j] = init[j];
-    const T *a = A + (long) r * lda;
-    const T *b = B + c0;
-    for (int k = 0; k < K; k++, b += ldb) {
-      V bk[NV];
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; j++) bk[j] = load(b + j * L);
-#pragma GCC unroll 8
-      for (int i = 0; i < RB; i++) {
-        const V ak = splat(a[(long) i * lda + k]);
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) acc[i][j] += ak * bk[j];
-      }
-    }
+    for (int j = 0; j < NV; j++) bk[j] = load(b + j * L);
 #pragma GCC unroll 8
     for (int i = 0; i < RB; i++) {
-      T *c = C + (long) (r + i) * ldc + c0;
-      if (MODE == TIMES_D) {
-        const T *d = D + (long) (r + i) * ldd + c0;
+      const V ak = splat(a[(long) i * lda + k]);
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) acc[i][j] *= load(d + j * L);
-      }
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; j++) store(c + j * L, acc[i][j]);
+      for (int j = 0; j < NV; j++) acc[i][j] += ak * bk[j];
     }
   }
-  for (; r < R; r++) {    // the last rows, one at a time
-    V acc[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; j++) acc[j] = init[j];
-    const T *a = A + (long) r * lda;
-    const T *b = B + c0;
-    for (int k = 0; k < K; k++, b += ldb) {
-      const V ak = splat(a[k]);
+  for (int i = 0; i < RB; i++) {
+    T *c = C + (long) (r + i) * ldc + c0;
+    T *d = MODE == TIMES_D || MODE == BIAS_ACT ? D + (long) (r + i) * ldd + c0 : nullptr;
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; j++) acc[j] += ak * load(b + j * L);
+    for (int j = 0; j < NV; j++) {
+      if (MODE == TIMES_D) acc[i][j] *= load(d + j * L);
+      if (MODE == BIAS_ACT) {
+        V slope;
+        act_vec<T, ACT>(neg, acc[i][j], slope);
+        store(d + j * L, slope);
+      }
+      store(c + j * L, acc[i][j]);
     }
-    T *c = C + (long) r * ldc + c0;
-    if (MODE == TIMES_D) {
-      const T *d = D + (long) r * ldd + c0;
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; j++) acc[j] *= load(d + j * L);
-    }
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; j++) store(c + j * L, acc[j]);
   }
 }
 
-template <typename T, int MODE>
+template <typename T, int NV, int RB, int MODE, int ACT>
+void gemm_columns(int R, int K, const T *A, int lda, const T *B, int ldb, int c0, const T *bias,
+                  T neg, T *D, int ldd, T *C, int ldc)
+{
+  int r = 0;
+  for (; r + RB <= R; r += RB)
+    gemm_tile<T, NV, RB, MODE, ACT>(r, K, A, lda, B, ldb, c0, bias, neg, D, ldd, C, ldc);
+  for (; r < R; r++)    // the last rows, one at a time
+    gemm_tile<T, NV, 1, MODE, ACT>(r, K, A, lda, B, ldb, c0, bias, neg, D, ldd, C, ldc);
+}
+
+// columns past the last whole SIMD vector (none for the padded layouts the kernels use)
+template <typename T, int MODE, int ACT>
 void gemm_tail(int R, int K, const T *A, int lda, const T *B, int ldb, int c0, int c1,
-               const T *bias, const T *D, int ldd, T *C, int ldc)
+               const T *bias, T neg, T *D, int ldd, T *C, int ldc)
 {
   for (int r = 0; r < R; r++) {
     const T *a = A + (long) r * lda;
     for (int c = c0; c < c1; c++) {
-      T acc = MODE == BIAS ? bias[c] : T(0);
+      T acc = MODE >= BIAS ? bias[c] : T(0);
       for (int k = 0; k < K; k++) acc += a[k] * B[(long) k * ldb + c];
       if (MODE == TIMES_D) acc *= D[(long) r * ldd + c];
+      if (MODE == BIAS_ACT) act_scalar<T, ACT>(neg, acc, D[(long) r * ldd + c]);
       C[(long) r * ldc + c] = acc;
     }
   }
 }
 
+template <typename T, int MODE, int ACT>
+void gemm_act(int R, int K, int N, const T *A, int lda, const T *B, int ldb, const T *bias, T neg,
+              T *D, int ldd, T *C, int ldc)
+{
+  constexpr int L = Vec<T>::lanes;
+  int c = 0;
+  for (; c + 2 * L <= N; c += 2 * L)
+    gemm_columns<T, 2, 6, MODE, ACT>(R, K, A, lda, B, ldb, c, bias, neg, D, ldd, C, ldc);
+  if (c + L <= N) {
+    gemm_columns<T, 1, 8, MODE, ACT>(R, K, A, lda, B, ldb, c, bias, neg, D, ldd, C, ldc);
+    c += L;
+  }
+  if (c < N) gemm_tail<T, MODE, ACT>(R, K, A, lda, B, ldb, c, N, bias, neg, D, ldd, C, ldc);
+}
+
+// C = A·B, C = (A·B) ⊙ D, or C = A·B + bias
 template <typename T, int MODE>
 void gemm(int R, int K, int N, const T *A, int lda, const T *B, int ldb, const T *bias, const T *D,
           int ldd, T *C, int ldc)
 {
-  constexpr int L = Vec<T>::lanes;
-  int c = 0;
-  for (; c + 8 * L <= N; c += 8 * L)
-    gemm_columns<T, 8, MODE>(R, K, A, lda, B, ldb, c, bias, D, ldd, C, ldc);
-  if (c + 4 * L <= N) {
-    gemm_columns<T, 4, MODE>(R, K, A, lda, B, ldb, c, bias, D, ldd, C, ldc);
-    c += 4 * L;
-  }
-  if (c + 2 * L <= N) {
-    gemm_columns<T, 2, MODE>(R, K, A, lda, B, ldb, c, bias, D, ldd, C, ldc);
-    c += 2 * L;
-  }
-  if (c + L <= N) {
-    gemm_columns<T, 1, MODE>(R, K, A, lda, B, ldb, c, bias, D, ldd, C, ldc);
-    c += L;
-  }
-  if (c < N) gemm_tail<T, MODE>(R, K, A, lda, B, ldb, c, N, bias, D, ldd, C, ldc);
+  gemm_act<T, MODE, 0>(R, K, N, A, lda, B, ldb, bias, T(0), const_cast<T *>(D), ldd, C, ldc);
+}
+
+// C = act(A·B + bias), D = act'(A·B + bias)
+template <typename T>
+void gemm_bias_act(const KernelNet<T> &net, int R, int K, int N, const T *A, int lda, const T *B,
+                   int ldb, const T *bias, T *D, T *C)
+{
+  if (net.activation == 0)
+    gemm_act<T, BIAS_ACT, 0>(R, K, N, A, lda, B, ldb, bias, net.negative_slope, D, N, C, N);
+  else if (net.activation == 1)
+    gemm_act<T, BIAS_ACT, 1>(R, K, N, A, lda, B, ldb, bias, net.negative_slope, D, N, C, N);
+  else
+    gemm_act<T, BIAS_ACT, 2>(R, K, N, A, lda, B, ldb, bias, net.negative_slope, D, N, C, N);
 }
 
 /* ----------------------------------------------------------------------
@@ -304,20 +351,18 @@ void gemm(int R, int K, int N, const T *A, int lda, const T *B, int ldb, const T
    of mlp_value_and_input_grad in potential/model.py)
 ------------------------------------------------------------------------- */
 
-// Layers 1 .. n_hidden-1 forward from z_1 (in work.h[0], activated in place), the output,
-// and the backward pass down to g_1 = d out / d z_1, which is returned.
+// Layers 2 .. n_hidden forward from h_1 = act(z_1) (in work.h[0], act'(z_1) in
+// work.slope[0]), the output, and the backward pass down to g_1 = d out / d z_1, which is
+// returned.
 template <typename T> T *mlp_middle(const KernelNet<T> &net, int rows, KernelWork<T> &work, T *out)
 {
   const int nh = net.n_hidden;
   const auto &width = net.width;
   T *h = work.h[0].data();
-  activate<T>(net.activation, net.negative_slope, (long) rows * width[1], h, work.slope[0].data());
   for (int k = 1; k < nh; k++) {
     T *z = work.h[k % 2].data();
-    gemm<T, BIAS>(rows, width[k], width[k + 1], h, width[k], net.wt[k].data(), width[k + 1],
-                  net.b[k].data(), nullptr, 0, z, width[k + 1]);
-    activate<T>(net.activation, net.negative_slope, (long) rows * width[k + 1], z,
-                work.slope[k].data());
+    gemm_bias_act<T>(net, rows, width[k], width[k + 1], h, width[k], net.wt[k].data(), width[k + 1],
+                     net.b[k].data(), work.slope[k].data(), z);
     h = z;
   }
 
@@ -352,8 +397,8 @@ template <typename T>
 void mlp(const KernelNet<T> &net, int rows, const T *x, KernelWork<T> &work, T *out, T *gx)
 {
   const auto &width = net.width;
-  gemm<T, BIAS>(rows, width[0], width[1], x, width[0], net.wt[0].data(), width[1], net.b[0].data(),
-                nullptr, 0, work.h[0].data(), width[1]);
+  gemm_bias_act<T>(net, rows, width[0], width[1], x, width[0], net.wt[0].data(), width[1],
+                   net.b[0].data(), work.slope[0].data(), work.h[0].data());
   const T *g = mlp_middle(net, rows, work, out);
   // W_0 is stored with its columns padded to a whole number of SIMD vectors (zeros)
   gemm<T, PLAIN>(rows, width[1], net.n_in_padded, g, width[1], net.w[0].data(), net.n_in_padded,
@@ -372,10 +417,7 @@ void mlp_paired(const KernelNet<T> &net, int pairs, const T *xa, const T *xb, Ke
   gemm<T, BIAS>(pairs, net.n_a, w1, xa, net.n_a, net.wt_a.data(), w1, net.b_paired.data(), nullptr,
                 0, p, w1);
   gemm<T, PLAIN>(pairs, net.n_b, w1, xb, net.n_b, net.wt_b.data(), w1, nullptr, nullptr, 0, q, w1);
-  for (long i = 0; i < half; i++) {
-    z[i] = p[i] + q[i];
-    z[half + i] = p[i] - q[i];
-  }
+  combine_activate<T>(net.activation, net.negative_slope, half, p, q, z, work.slope[0].data());
   T *g = mlp_middle(net, 2 * pairs, work, out);
   T *sum = work.h[1].data();
   T *diff = work.h[1].data() + half;

@@ -325,6 +325,26 @@ def test_native_matches_torchscript(plugin, any_model, tmp_path, name):
         assert_close(native[key], torchscript[key], f"{key}, native vs TorchScript", rtol=1e-12)
 
 
+def test_native_generic_kernels_and_odd_blocks(plugin, model, tmp_path, monkeypatch):
+    """The baseline x86-64 kernels (what a CPU without AVX2+FMA runs) with blocks of 7 elements,
+    whose last block and 8-row tiles leave remainders, give the TorchScript module's numbers."""
+    monkeypatch.setenv("AREANET_GENERIC_KERNELS", "1")
+    monkeypatch.setenv("AREANET_NATIVE_BLOCK", "7")
+    data = tmp_path / "sheet.data"
+    make_sheet.write_lammps_data(data, structure("perturbed-60"))
+    proc = run_lmp(f"plugin load {plugin}\n" + setup_commands(data, model) + "run 0\n", tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "generic kernels" in proc.stdout and "blocks of 7 elements" in proc.stdout, proc.stdout[-3000:]
+    atoms = structure("tilted-rotated-48")
+    for precision, rtol in (("", 1e-12), (" float32", 1e-5)):
+        native = evaluate_lammps(plugin, model, atoms, tmp_path, name="native",
+                                 pair_style="areanet" + precision)
+        torchscript = evaluate_lammps(plugin, model, atoms, tmp_path, name="torchscript",
+                                      pair_style="areanet torchscript")
+        for key in ("energy", "forces", "pressure"):
+            assert_close(native[key], torchscript[key], f"{key}, native{precision} vs TorchScript", rtol=rtol)
+
+
 def test_native_extra_round_trip(model):
     """areanet_native.bin: encode/decode is exact, and it holds the module's own tables."""
     import torch
