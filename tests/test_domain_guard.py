@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from areanet.potential.domain import domain_excess
@@ -103,8 +104,12 @@ def test_guard_is_silent_inside(workdir):
 
 
 def test_the_log_says_why_the_guard_is_off(workdir):
+    from areanet.potential import AreaNet, ModelConfig, export_model
+
+    torch.manual_seed(5)
+    no_domain = export_model(AreaNet(ModelConfig()).eval(), workdir / "no-domain.pt")  # no training data
     cases = [("areanet torchscript", MODEL, "off: it needs the native evaluator (pair_style areanet torchscript)"),
-             ("areanet", ROOT / "models" / "hbn-extep.pt", "stores no training domain"),
+             ("areanet", no_domain, "stores no training domain"),
              ("areanet guard no", MODEL, "off (pair_style areanet guard no)")]
     for k, (style, model, said) in enumerate(cases):
         where = workdir / f"off{k}"
