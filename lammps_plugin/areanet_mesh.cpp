@@ -267,24 +267,30 @@ void SheetMesh::clear()
   std::fill(grid_.begin(), grid_.end(), 0.0);
 }
 
+void SheetMesh::stencil(const double *x, Stencil &s) const
+{
+  double u1, u2;
+  fractional(x, u1, u2);
+  const int base1 = static_cast<int>(std::floor(u1)), base2 = static_cast<int>(std::floor(u2));
+  weights(u1 - base1, s.w1, s.d1);
+  weights(u2 - base2, s.w2, s.d2);
+  for (int l = 0; l < order_; l++) {
+    s.g1[l] = ((base1 - l) % k1_ + k1_) % k1_;
+    s.g2[l] = ((base2 - l) % k2_ + k2_) % k2_;
+  }
+}
+
 void SheetMesh::spread(int n, const double *const *x, const double *q)
 {
   const int p = order_;
-  double w1[MAX_ORDER], w2[MAX_ORDER], d[MAX_ORDER];
-  int g2[MAX_ORDER];
+  Stencil s;
   for (int i = 0; i < n; i++) {
     if (q[i] == 0.0) continue;
-    double u1, u2;
-    fractional(x[i], u1, u2);
-    const int base1 = static_cast<int>(std::floor(u1)), base2 = static_cast<int>(std::floor(u2));
-    weights(u1 - base1, w1, d);
-    weights(u2 - base2, w2, d);
-    for (int l = 0; l < p; l++) g2[l] = ((base2 - l) % k2_ + k2_) % k2_;
+    stencil(x[i], s);
     for (int j = 0; j < p; j++) {
-      const int g1 = ((base1 - j) % k1_ + k1_) % k1_;
-      double *row = grid_.data() + static_cast<size_t>(g1) * k2_;
-      const double qw = q[i] * w1[j];
-      for (int l = 0; l < p; l++) row[g2[l]] += qw * w2[l];
+      double *row = grid_.data() + static_cast<size_t>(s.g1[j]) * k2_;
+      const double qw = q[i] * s.w1[j];
+      for (int l = 0; l < p; l++) row[s.g2[l]] += qw * s.w2[l];
     }
   }
 }
@@ -341,29 +347,22 @@ double SheetMesh::interpolate(int n, const double *const *x, const double *q, do
                               double *const *f) const
 {
   const int p = order_;
-  double w1[MAX_ORDER], w2[MAX_ORDER], d1[MAX_ORDER], d2[MAX_ORDER];
-  int g2[MAX_ORDER];
+  Stencil s;
   double total = 0.0;
   for (int i = 0; i < n; i++) {
     if (q[i] == 0.0) continue;
-    double u1, u2;
-    fractional(x[i], u1, u2);
-    const int base1 = static_cast<int>(std::floor(u1)), base2 = static_cast<int>(std::floor(u2));
-    weights(u1 - base1, w1, d1);
-    weights(u2 - base2, w2, d2);
-    for (int l = 0; l < p; l++) g2[l] = ((base2 - l) % k2_ + k2_) % k2_;
+    stencil(x[i], s);
     double phi = 0.0, du1 = 0.0, du2 = 0.0;
     for (int j = 0; j < p; j++) {
-      const int g1 = ((base1 - j) % k1_ + k1_) % k1_;
-      const double *row = grid_.data() + static_cast<size_t>(g1) * k2_;
+      const double *row = grid_.data() + static_cast<size_t>(s.g1[j]) * k2_;
       double r = 0.0, rd = 0.0;
       for (int l = 0; l < p; l++) {
-        r += w2[l] * row[g2[l]];
-        rd += d2[l] * row[g2[l]];
+        r += s.w2[l] * row[s.g2[l]];
+        rd += s.d2[l] * row[s.g2[l]];
       }
-      phi += w1[j] * r;
-      du1 += d1[j] * r;
-      du2 += w1[j] * rd;
+      phi += s.w1[j] * r;
+      du1 += s.d1[j] * r;
+      du2 += s.w1[j] * rd;
     }
     const double ei = 0.5 * q[i] * phi - self_energy(q[i]);
     if (energy) energy[i] += ei;

@@ -95,6 +95,13 @@ class SheetMesh {
   void *spectrum_ = nullptr;                     // fftw_complex [K1 (K2/2+1)]
   void *forward_ = nullptr, *backward_ = nullptr;    // fftw_plan
 
+  // the p x p grid points an atom touches: wrapped indices and the weights (w) and their
+  // derivatives (d) along each axis -- what spread() and interpolate() share
+  struct Stencil {
+    int g1[MAX_ORDER], g2[MAX_ORDER];
+    double w1[MAX_ORDER], d1[MAX_ORDER], w2[MAX_ORDER], d2[MAX_ORDER];
+  };
+  void stencil(const double *x, Stencil &s) const;
   void weights(double frac, double *w, double *d) const;
   void fractional(const double *x, double &u1, double &u2) const;
   void release();
