@@ -27,9 +27,7 @@ import math
 import numpy as np
 
 from . import sheet_mesh
-
-COULOMB = 14.399645  # e²/(4πε₀) in eV·Å, LAMMPS' qqr2e for units metal
-ACCURACY = 1e-10  # terms with exp(−k²σ²/2) below this are left out
+from .sheet_mesh import COULOMB, k_cut
 
 
 def model_charges(model) -> tuple[np.ndarray, float]:
@@ -63,17 +61,17 @@ def sheet_vectors(cell, pbc=(True, True, True)) -> np.ndarray:
 
 def k_vectors(cell_ab: np.ndarray, width: float) -> np.ndarray:
     """In-plane reciprocal vectors [K, 2] of the half plane (n1 > 0, or n1 = 0 and n2 > 0)
-    with |k| ≤ √(2 ln(1/ACCURACY))/σ."""
-    k_cut = math.sqrt(2.0 * math.log(1.0 / ACCURACY)) / width
+    with |k| ≤ k_cut(σ) = √(2 ln(1/K_CUT_ACCURACY))/σ (sheet_mesh)."""
+    kc = k_cut(width)
     rec = 2.0 * math.pi * np.linalg.inv(cell_ab).T  # rows b1, b2: a_i · b_j = 2π δ_ij
     # |n_i| ≤ k_cut |a_i| / 2π bounds every k inside the circle
-    n1_max = int(math.floor(k_cut * np.linalg.norm(cell_ab[0]) / (2.0 * math.pi)))
-    n2_max = int(math.floor(k_cut * np.linalg.norm(cell_ab[1]) / (2.0 * math.pi)))
+    n1_max = int(math.floor(kc * np.linalg.norm(cell_ab[0]) / (2.0 * math.pi)))
+    n2_max = int(math.floor(kc * np.linalg.norm(cell_ab[1]) / (2.0 * math.pi)))
     n1, n2 = np.meshgrid(np.arange(0, n1_max + 1), np.arange(-n2_max, n2_max + 1), indexing="ij")
     n1, n2 = n1.ravel(), n2.ravel()
     half = (n1 > 0) | ((n1 == 0) & (n2 > 0))
     k = np.outer(n1[half], rec[0]) + np.outer(n2[half], rec[1])  # [K, 2]
-    return k[(k * k).sum(1) <= k_cut * k_cut]
+    return k[(k * k).sum(1) <= kc * kc]
 
 
 METHODS = ("auto", "direct", "mesh")

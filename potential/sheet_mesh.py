@@ -43,8 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COULOMB = 14.399645  # e²/(4πε₀) in eV·Å (the same as sheet_coulomb.COULOMB)
-K_CUT_ACCURACY = 1e-10  # sheet_coulomb.ACCURACY: the k disc of the direct sum
+# shared with the direct sum (sheet_coulomb imports them: this module sits below it)
+COULOMB = 14.399645  # e²/(4πε₀) in eV·Å, LAMMPS' qqr2e for units metal
+K_CUT_ACCURACY = 1e-10  # terms with exp(−k²σ²/2) below this are left out: the k disc
 DEFAULT_ACCURACY = 1e-7  # RMS force error of the mesh against the direct sum / (k_e / 1 Å²)
 SAFETY = 7.0  # mesh_error's factor over the uncorrelated-charge estimate (see above)
 MESH_ATOMS = 2000  # method "auto": the mesh from this many atoms in a sheet, the direct sum below
@@ -53,6 +54,7 @@ ALIASES = 3  # alias images l = ±1 … ±ALIASES counted in the error estimate
 
 
 def k_cut(width: float) -> float:
+    """Radius (1/Å) of the k disc: √(2 ln(1/K_CUT_ACCURACY))/σ."""
     return math.sqrt(2.0 * math.log(1.0 / K_CUT_ACCURACY)) / width
 
 
