@@ -9,6 +9,13 @@
 
 using namespace areanet;
 
+/* ---------------------------------------------------------------------- */
+
+double SheetCoulomb::k_cut(double width)
+{
+  return std::sqrt(2.0 * std::log(1.0 / ACCURACY)) / width;
+}
+
 static constexpr double PI = 3.14159265358979323846;
 
 /* ---------------------------------------------------------------------- */
@@ -33,10 +40,10 @@ bool SheetCoulomb::set_cell(double lx, double ly, double xy)
   b2x_ = 0.0;
   b2y_ = 2.0 * PI / ly;
 
-  const double k_cut = std::sqrt(2.0 * std::log(1.0 / ACCURACY)) / width_;
-  const double k_cut2 = k_cut * k_cut;
-  n1_max_ = static_cast<int>(std::floor(k_cut * lx / (2.0 * PI)));
-  n2_max_ = static_cast<int>(std::floor(k_cut * std::sqrt(xy * xy + ly * ly) / (2.0 * PI)));
+  const double kc = k_cut(width_);
+  const double k_cut2 = kc * kc;
+  n1_max_ = static_cast<int>(std::floor(kc * lx / (2.0 * PI)));
+  n2_max_ = static_cast<int>(std::floor(kc * std::sqrt(xy * xy + ly * ly) / (2.0 * PI)));
 
   kx_.clear();
   ky_.clear();

@@ -43,6 +43,9 @@ class SheetCoulomb {
   static constexpr double COULOMB = 14.399645;    // e^2/(4 pi eps0), eV Angstrom (qqr2e metal)
   static constexpr double ACCURACY = 1e-10;       // k with exp(-k^2 sigma^2/2) below: left out
 
+  // radius (1/Angstrom) of the k disc for the Gaussian width sigma: sqrt(2 ln(1/ACCURACY))/sigma
+  static double k_cut(double width);
+
   // `width`: the Gaussian width sigma (Angstrom), > 0.
   explicit SheetCoulomb(double width);
 

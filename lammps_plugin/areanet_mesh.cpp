@@ -20,13 +20,6 @@ static constexpr double PI = 3.14159265358979323846;
 static constexpr int ALIASES = 3;                        // alias images counted in the estimate
 static constexpr int QUAD_RADII = 256, QUAD_ANGLES = 128;    // midpoint quadrature of the k disc
 
-/* ---------------------------------------------------------------------- */
-
-static double k_cut(double width)
-{
-  return std::sqrt(2.0 * std::log(1.0 / SheetCoulomb::ACCURACY)) / width;
-}
-
 /* ----------------------------------------------------------------------
    relative alias amplitude of a B-spline-interpolated mode at x = k.h/2pi,
    1 for a mode the grid cannot hold (|x| >= 1/2)
@@ -70,7 +63,7 @@ void SheetMesh::release()
 double SheetMesh::mesh_error(double h1x, double h1y, double h2x, double h2y, double width,
                              int order, double density, double mean_q2)
 {
-  const double kc = k_cut(width);
+  const double kc = SheetCoulomb::k_cut(width);
   const double dr = kc / QUAD_RADII, dt = 2.0 * PI / QUAD_ANGLES;
   double sum = 0.0;
   for (int it = 0; it < QUAD_ANGLES; it++) {
@@ -126,7 +119,7 @@ bool SheetMesh::choose(double lx, double ly, double xy, double n_atoms, double m
   const int first = order_request_ > 0 ? order_request_ : AUTO_MIN_ORDER;
   const int last = order_request_ > 0 ? order_request_ : MAX_ORDER;
   for (int p = first; p <= last; p++) {
-    double fine = 0.02 * width_, coarse = 2.0 * PI / k_cut(width_);
+    double fine = 0.02 * width_, coarse = 2.0 * PI / SheetCoulomb::k_cut(width_);
     if (grid_of(fine, p).err > accuracy_) continue;
     for (int iter = 0; iter < 40; iter++) {
       const double mid = 0.5 * (fine + coarse);
@@ -200,7 +193,7 @@ void SheetMesh::set_cell(double lx, double ly, double xy)
   b1x_ = 2.0 * PI / lx;
   b1y_ = -2.0 * PI * xy / (lx * ly);
   b2y_ = 2.0 * PI / ly;
-  const double kc2 = k_cut(width_) * k_cut(width_);
+  const double kc2 = SheetCoulomb::k_cut(width_) * SheetCoulomb::k_cut(width_);
   const double sigma2 = width_ * width_;
   for (int i = 0; i < k1_; i++) {
     const int n1 = i <= (k1_ - 1) / 2 ? i : i - k1_;
