@@ -133,10 +133,38 @@ def test_gpaw_missing_is_a_clear_error(monkeypatch):
 
 def test_gpaw_defaults_are_the_data_settings():
     s = LabelSettings()
-    assert (s.mode, s.basis, s.xc, s.h, s.kpts, s.smearing, s.symmetry) == \
-        ("lcao", "dzp", "PBE", 0.15, (1, 1, 1), 0.01, "off")
+    assert (s.mode, s.basis, s.xc, s.h, s.kpts, s.smearing, s.symmetry, s.poisson) == \
+        ("lcao", "dzp", "PBE", 0.15, (1, 1, 1), 0.01, "off", "fft")
     with pytest.raises(UserError):
         LabelSettings(h=-1).check()
+    with pytest.raises(UserError, match="--poisson multigrid: choose one of fd, fft"):
+        LabelSettings(poisson="multigrid").check()
+
+
+def test_poisson_solver_reaches_gpaw():
+    pytest.importorskip("gpaw")  # gpaw_kwargs builds GPAW's occupation object
+    assert LabelSettings().gpaw_kwargs()["poissonsolver"] == {"name": "fft"}
+    assert "poissonsolver" not in LabelSettings(poisson="fd").gpaw_kwargs()  # GPAW's FD default
+
+
+def test_relabelling_a_labelled_file_keeps_its_source_hash(unlabelled, tmp_path):
+    """Relabelling with other settings must not move a frame between the splits that draw
+    from its ``source_hash`` (a hash carried from the candidate file, as for the strain set)."""
+    from ase.io import write
+
+    first = tmp_path / "first.extxyz"
+    label_file(unlabelled, first, EXTEP, show_progress=False)
+    old = read_labelled(first)
+    old[0].info[KEY_HASH] = "c0ffee" * 4  # a hash its positions would not give
+    write(first, old, format="extxyz")
+    second = tmp_path / "second.extxyz"
+    tersoff = LabelSettings(reference="tersoff")
+    assert label_file(first, second, tersoff, show_progress=False)["n_labelled"] == 21
+    new = read_labelled(second)
+    assert [f.info[KEY_HASH] for f in new] == [f.info[KEY_HASH] for f in old]
+    assert new[0].info[KEY_HASH] == "c0ffee" * 4
+    assert new[0].get_potential_energy() != pytest.approx(old[0].get_potential_energy())
+    assert label_file(first, second, tersoff, show_progress=False)["n_labelled"] == 0
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gpaw") is None,
@@ -160,6 +188,30 @@ def test_gpaw_labels_a_small_cell(tmp_path):
     assert f[0, 0] < -0.3  # the displaced B is pulled back
     assert np.abs(f.sum(axis=0)).max() < 0.3  # Newton's third law up to the grid's noise
     assert label_file(src, out, settings, show_progress=False)["n_labelled"] == 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpaw") is None,
+                    reason="GPAW not installed (optional extra areanet[dft])")
+def test_gpaw_fft_poisson_energy_is_quadratic_in_shear():
+    """The default (FFT) Poisson solver gives an energy analytic in the shear of the cell:
+    E(2δ) − E(0) = 4 (E(δ) − E(0)). GPAW's FD stencil for a sheared cell does not (a rise
+    nearly linear in |δ|, data/README.md "Sheared cells")."""
+    from areanet.training.data.labellers import GpawLabeller
+
+    labeller = GpawLabeller(LabelSettings(h=0.2, kpts=(3, 2, 1),
+                                          extra={"convergence": {"energy": 1e-8}}))
+    sheet = perfect_sheet(2.5198, nx=1, ny=1)
+
+    def sheared(delta):
+        atoms = sheet.copy()
+        cell = atoms.cell.array.copy()
+        cell[1, 0] += delta * cell[1, 1]  # x += δ y: engineering shear δ
+        atoms.set_cell(cell, scale_atoms=True)
+        return labeller.energy(atoms)
+
+    e0, e1, e2 = sheared(0.0), sheared(0.003), sheared(0.006)
+    assert e1 - e0 > 0
+    assert (e2 - e0) / (e1 - e0) == pytest.approx(4.0, abs=0.3)
 
 
 def test_reference_must_be_named(tmp_path, capsys, unlabelled):

@@ -78,7 +78,7 @@ def register(subparsers) -> None:
         "the structures in flight; when all are done OUT is in IN's order.\n\n"
         "Defaults are exactly the settings of data/ (data/README.md):\n"
         "  GPAW(mode='lcao', basis='dzp', xc='PBE', h=0.15, kpts=(1, 1, 1),\n"
-        "       occupations=FermiDirac(0.01), symmetry='off')\n"
+        "       occupations=FermiDirac(0.01), symmetry='off', poissonsolver={'name': 'fft'})\n"
         "GPAW is the optional extra: apt-get install g++ libxc-dev libopenblas-dev, then\n"
         "CC=g++ pip install 'areanet[dft]'.")
     lab.add_argument("input", metavar="IN", help="structures to label (any file ASE reads)")
@@ -102,6 +102,9 @@ def register(subparsers) -> None:
                     help="Γ-centred k-point mesh (default 1 1 1: Γ only)")
     gp.add_argument("--smearing", type=float, default=0.01, metavar="EV",
                     help="Fermi-Dirac width (default 0.01 eV)")
+    gp.add_argument("--poisson", choices=("fft", "fd"), default="fft",
+                    help="Poisson solver: fft (default; exact for sheared cells) or fd (GPAW's "
+                    "finite differences, the first data/ sets: an energy offset in sheared cells)")
     gp.add_argument("--gpaw-log", metavar="DIR", default=None,
                     help="write GPAW's text output, one file per structure, to DIR")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -231,7 +234,8 @@ def cmd_label(args) -> int:
         raise UserError(f"--limit must be non-negative, got {args.limit}")
     settings = LabelSettings(reference=args.reference, mode=args.mode, basis=args.basis,
                              xc=args.xc, h=args.h, kpts=tuple(args.kpts),
-                             smearing=args.smearing, log_dir=args.gpaw_log).check()
+                             smearing=args.smearing, poisson=args.poisson,
+                             log_dir=args.gpaw_log).check()
     summary = label_file(args.input, args.output, settings, workers=args.workers,
                          limit=args.limit, show_progress=not args.quiet)
     n, done = summary["n_labelled"], summary["n_already_done"]

@@ -7,7 +7,10 @@ The defaults are exactly the settings the PBE data in ``data/`` was labelled wit
 (``data/README.md``)::
 
     GPAW(mode="lcao", basis="dzp", xc="PBE", h=0.15, kpts=(1, 1, 1),
-         occupations=FermiDirac(0.01), symmetry="off")
+         occupations=FermiDirac(0.01), symmetry="off", poissonsolver={"name": "fft"})
+
+(``--poisson fd`` gives GPAW's finite-difference Poisson solver, with which the first sets of
+``data/`` were labelled.)
 
 Resumable. Every labelled structure is appended to OUT the moment it is done, as one
 extended-XYZ frame written with a single ``write`` and flushed to disk (``fsync``); for a
@@ -15,7 +18,8 @@ extended-XYZ frame written with a single ``write`` and flushed to disk (``fsync`
 every append. A rerun reads OUT, drops an incomplete last frame (the one in flight when the
 run was killed) and skips every input structure already there: a structure is recognised by
 ``source_hash``, a fingerprint of its species, positions and cell (so reordering IN is
-harmless), stored in the frame's ``info`` with ``source_index`` (its position in IN),
+harmless; an input frame that already carries one, from an earlier label run, keeps it, so a
+relabel with other settings stays in the same splits), stored in the frame's ``info`` with ``source_index`` (its position in IN),
 ``label_seconds`` and ``reference`` (what labelled it). An interrupted run therefore loses
 at most the structures in flight (one per worker). When every structure of IN is done, the
 frames of this IN are put in IN's order (one atomic rewrite if the workers finished out of
@@ -183,6 +187,14 @@ def _rewrite(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def source_key(atoms) -> str:
+    """What identifies an input structure: the ``source_hash`` it carries when it is a frame of
+    an earlier label run (relabelling with other settings keeps it, so the splits that draw
+    from it stay put), else its ``structure_hash``."""
+    key = atoms.info.get(KEY_HASH)
+    return str(key) if key else structure_hash(atoms)
+
+
 def labelled_frame(atoms, energy: float, forces, index: int, key: str, seconds: float,
                    description: str):
     """A clean copy of input ``atoms`` carrying the new label and the bookkeeping info."""
@@ -318,7 +330,7 @@ def label_file(inp, out, settings: LabelSettings, workers: int = 1, limit: int |
     if not out.name.endswith((".extxyz", ".xyz", ".extxyz.gz", ".xyz.gz")):
         raise UserError(f"{out}: the output must be extended XYZ (.extxyz/.xyz, optionally .gz)")
     structures = read_inputs(inp)
-    keys = [structure_hash(a) for a in structures]
+    keys = [source_key(a) for a in structures]
     if len(set(keys)) != len(keys):
         first = next(k for k in range(len(keys)) if keys[k] in keys[:k])
         raise UserError(f"{inp}: structure {first} is a duplicate of an earlier one "

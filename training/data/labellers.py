@@ -13,6 +13,7 @@ from .reference import LammpsReference
 
 
 REFERENCES = ("gpaw", "extep", "tersoff")
+POISSON_SOLVERS = ("fd", "fft")
 GPAW_INSTALL_HELP = (
     "GPAW is not installed: it is the optional extra areanet[dft]. On Debian/Ubuntu:\n"
     "    apt-get install -y g++ libxc-dev libopenblas-dev\n"
@@ -35,6 +36,10 @@ class LabelSettings:
     kpts: tuple[int, int, int] = (1, 1, 1)  # Γ-centred Monkhorst-Pack size
     smearing: float = 0.01  # eV, Fermi-Dirac width
     symmetry: str = "off"  # "off" (data/ settings) or "auto" (GPAW's default: fewer k-points)
+    # Poisson solver: "fft" (spectral, exact for any cell shape: the data/fft/ sets) or "fd"
+    # (GPAW's default finite differences, the first data/ sets: its stencil for a sheared cell
+    # adds an energy offset that grows with the shear, data/README.md "Sheared cells")
+    poisson: str = "fft"
     gpts: tuple[int, int, int] | None = None  # grid points; overrides h (small-cell checks)
     log_dir: str | None = None  # GPAW text output, one file per structure
     extra: dict = field(default_factory=dict)  # further GPAW keywords (Python API only)
@@ -50,6 +55,8 @@ class LabelSettings:
             raise UserError(f"--smearing {self.smearing}: a width >= 0 eV")
         if self.symmetry not in ("off", "auto"):
             raise UserError(f"symmetry {self.symmetry!r}: 'off' or 'auto'")
+        if self.poisson not in POISSON_SOLVERS:
+            raise UserError(f"--poisson {self.poisson}: choose one of {', '.join(POISSON_SOLVERS)}")
         if self.gpts is not None and (len(self.gpts) != 3 or min(self.gpts) < 1):
             raise UserError(f"gpts {self.gpts}: three positive integers")
         return self
@@ -68,6 +75,8 @@ class LabelSettings:
             kwargs["h"] = self.h
         if self.symmetry == "off":
             kwargs["symmetry"] = "off"
+        if self.poisson == "fft":
+            kwargs["poissonsolver"] = {"name": "fft"}
         return {**kwargs, **self.extra}
 
 
@@ -130,6 +139,7 @@ class GpawLabeller:
         s = self.settings
         k = "Gamma" if tuple(s.kpts) == (1, 1, 1) else "x".join(map(str, s.kpts)) + "-Gamma-centred"
         sym = "" if s.symmetry == "off" else f" symmetry={s.symmetry}"
+        sym += "" if s.poisson == "fd" else f" poisson={s.poisson}"
         grid = f"h={s.h:g}" if s.gpts is None else "gpts=" + "x".join(map(str, s.gpts))
         return (f"GPAW {self.gpaw.__version__} {s.mode.upper()} {s.basis} {s.xc} {grid} "
                 f"kpts={k} FermiDirac({s.smearing:g}){sym} ({_setups_version()})")
