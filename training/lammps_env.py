@@ -15,6 +15,7 @@ import functools
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from .errors import UserError
@@ -27,7 +28,6 @@ def _candidate_mpi_libs() -> list[Path]:
     """Places where mpich's shared library may live, most specific first."""
     found: list[Path] = []
     try:  # the files the mpich wheel recorded at install time
-        from importlib import metadata
 
         for entry in metadata.files("mpich") or []:
             if Path(str(entry)).name == MPI_SONAME:

@@ -32,6 +32,8 @@ Randomness. Every frame draws from its own ``numpy`` Generator seeded with
 """
 from __future__ import annotations
 
+import gzip
+import io
 import math
 import os
 import time
@@ -215,8 +217,6 @@ def write_frames(frames, path: str | os.PathLike) -> Path:
 
     Written to a temporary name and renamed, so an interrupted run leaves no half file.
     """
-    import gzip
-    import io
 
     import ase.io
 

@@ -31,12 +31,15 @@ worker at a time is the efficient use of a few cores for cells of tens of atoms.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
+import multiprocessing
 import os
 import sys
 import time
 import zlib
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -99,8 +102,6 @@ def append_frame(path: Path, text: str) -> None:
 
 
 def _gzip_member(data: bytes) -> bytes:
-    import gzip
-
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
@@ -271,9 +272,6 @@ def _serial_results(tasks, settings):
 
 
 def _parallel_results(tasks, settings, workers: int):
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     context = multiprocessing.get_context("spawn")
     with _SingleThreadEnv():
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,

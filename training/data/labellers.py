@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from ..errors import UserError
@@ -118,8 +119,6 @@ def find_setups(gpaw=None) -> list[str]:
 
 def _setups_version() -> str:
     try:
-        from importlib import metadata
-
         return f"gpaw-data {metadata.version('gpaw-data')}"
     except Exception:
         return "setups"
@@ -178,7 +177,6 @@ class ClassicalLabeller:
     """ExTeP or Tersoff through LAMMPS (``areanet.training.reference.LammpsReference``)."""
 
     def __init__(self, settings: LabelSettings):
-
         self.settings = settings.check()
         self.reference = LammpsReference(settings.reference)
 

@@ -15,7 +15,9 @@ for ASE databases the rows' key-value pairs become ``info``). Where a file store
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -67,8 +69,6 @@ def _read_frames(path: Path) -> list[tuple[str, object]]:
         if fmt == "extxyz" and path.suffix == ".gz":
             # ASE seeks back and forth in the file: on a gzip stream every seek decompresses
             # from the start (minutes for thousands of frames), so decompress once.
-            import gzip
-            import io
 
             with gzip.open(path, "rt") as handle:
                 images = ase.io.read(io.StringIO(handle.read()), index=":", format="extxyz")

@@ -1,6 +1,7 @@
 """Predictions of a checkpoint or an exported model for a list of structures."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,6 @@ def load_any(model) -> torch.nn.Module:
                         f"checkpoint of a training run (e.g. {path / 'best.pt'})")
     if not path.is_file():
         raise UserError(f"{path}: no such model or checkpoint")
-    import zipfile
 
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
@@ -75,7 +75,6 @@ def _with_coulomb(net, atoms, k: int, energy: float, forces: np.ndarray) -> tupl
 
 
 def _predict_direct(net: AreaNet, structures, chunk: int):
-
     out = []
     for start in range(0, len(structures), chunk):
         part = structures[start : start + chunk]

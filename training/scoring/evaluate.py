@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -389,7 +390,6 @@ def _find_key(obj, key: str, depth: int = 0):
 def model_centers(model_path) -> str | None:
     """The model's ``centers`` setting ("both", "B" or "N"), read from a TorchScript file's
     extra files or a checkpoint's stored config; None if it cannot be found."""
-    import zipfile
 
     path = Path(model_path)
     if not zipfile.is_zipfile(path):  # TorchScript files and torch.save output are zips
@@ -409,7 +409,7 @@ def model_centers(model_path) -> str | None:
         if extras:  # a TorchScript file without the setting
             return None
     try:
-        import torch
+        import torch  # lazy: the `areanet evaluate` parser imports this module, and --help stays fast
 
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)

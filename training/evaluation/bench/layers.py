@@ -2,6 +2,7 @@
 potential, both beside ilp/graphene/hbn + coul/shield (examples/layers/potential.mod), 1 and 2 ranks."""
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,6 @@ def cmd_layers(args) -> int:
 
 def _square(cells: int) -> tuple[int, int]:
     """(nx, ny) with nx·ny = cells closest to a square sheet (the cell is a × √3·a)."""
-    import math
 
     pairs = [(cells // ny, ny) for ny in range(1, cells + 1) if cells % ny == 0]
     return min(pairs, key=lambda p: abs(math.log(p[0] / (math.sqrt(3.0) * p[1]))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,6 @@ def measure_speed(settings: Settings, n_sample: int = 16) -> dict[str, dict[str,
     """Seconds per structure of each model kind, timed on a small sample of fresh data:
     ``prepare`` (elements), ``train`` (one training pass), ``eval`` (validation pass), plus
     ``generate`` and ``read`` (data) under the key ``data``."""
-    import tempfile
 
     import torch
 
@@ -142,7 +142,6 @@ def _hms(seconds: float) -> str:
 
 
 def _write_json(path: Path, obj) -> None:
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(nan_to_none(obj), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 how a model file or checkpoint becomes an ASE calculator and which split it was tested on."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from ...scoring.evaluate import evaluate_predictions
 
 def is_checkpoint(path: str | Path) -> bool:
     """A training checkpoint (torch.save dict), as opposed to an exported TorchScript file."""
-    import zipfile
 
     path = Path(path)
     if not zipfile.is_zipfile(path):
@@ -55,7 +55,6 @@ def _resolve(path: str) -> Path:
 def model_training_info(model: str | Path) -> dict:
     """train_config, data_hash and (checkpoints) splits of a model."""
     if is_checkpoint(model):
-
         payload = load_checkpoint(model)
         return {"train_config": payload.get("train_config") or {},
                 "data_hash": payload.get("data_hash"), "splits": payload.get("splits"),
@@ -109,7 +108,6 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
 
 
 def section_accuracy(model, out: Path, test_data, dft_data, extrap_data, train_range) -> dict:
-
     result: dict[str, Any] = {}
     test, source = test_structures(model, test_data, dft_data)
     result["test_source"] = source

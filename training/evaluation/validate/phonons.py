@@ -1,6 +1,7 @@
 """Section (c), phonons: the dispersion along Γ-M-K-Γ and the Γ optical modes against GPAW."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ def model_gamma_fd(calc, a: float, displacement, repeat=(5, 3, 1)) -> dict:
 
 def model_phonons(calc, a: float, supercell: int, workdir: Path, npoints: int = 120) -> dict:
     """Harmonic dispersion along Γ-M-K-Γ (ase.phonons.Phonons, 0.01 Å displacements)."""
-    import shutil
 
     from ase.phonons import Phonons
 
@@ -79,7 +79,6 @@ def section_phonons(calc, dft: dict | None, eos: dict | None, out: Path, workdir
             res["dft_fd"] = summary["gamma"]
     mk = (dft or {}).get("phonon_mk") or {}
     a_mk = mk.get("a", a_dft)
-    import shutil
 
     cache = workdir / "phonon-mk-cache"
     shutil.rmtree(cache, ignore_errors=True)

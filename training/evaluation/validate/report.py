@@ -2,7 +2,9 @@
 validation.md with the verdicts against the bar."""
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -41,13 +43,11 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
                    train_range=(1.0, 5.0), compare=None, compare_epochs: int = 100,
                    log: Callable = print) -> dict:
     """Every section; a failing section is reported in the document, not raised."""
-    import tempfile
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = QUICK if quick else FULL
     dft = load_dft_reference(dft_reference) if dft_reference else None
-    import hashlib
 
     info = {}
     try:
@@ -56,7 +56,6 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
         pass
     charges = None
     try:
-
         values, width = model_charges(load_any(model))
         if any(values != 0.0):
             charges = {"species_charges": values.tolist(), "charge_width": width}
