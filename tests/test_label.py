@@ -221,3 +221,35 @@ def test_reference_must_be_named(tmp_path, capsys, unlabelled):
     assert exit_.value.code == 2
     assert "--reference" in capsys.readouterr().err
     assert not (tmp_path / "out.extxyz").exists()
+
+
+def test_compare_matches_relabelled_frames_in_any_order(unlabelled, tmp_path, capsys):
+    """`areanet data compare`: frame-by-frame differences of two labellings, matched by hash."""
+    from ase.io import write
+
+    from areanet.training.data.compare import compare_labels, summarise
+
+    extep, tersoff = tmp_path / "extep.extxyz", tmp_path / "tersoff.extxyz"
+    label_file(unlabelled, extep, EXTEP, show_progress=False)
+    label_file(extep, tersoff, LabelSettings(reference="tersoff"), show_progress=False)
+    old = read_labelled(extep)
+    new = read_labelled(tersoff)[::-1]  # another order: matched by source_hash
+    rows = compare_labels(old, new)
+    for row, b in zip(rows, new):
+        a = old[row["old_index"]]
+        assert row["old_index"] == len(old) - 1 - row["new_index"]
+        assert row["de_per_atom"] == pytest.approx(
+            (b.get_potential_energy() - a.get_potential_energy()) / len(a), abs=1e-12)
+        assert row["df_max"] == pytest.approx(np.abs(b.get_forces() - a.get_forces()).max())
+        assert row["set"] == "3d" and abs(row["shear_cos"]) > 0  # 3d cells are sheared
+    assert summarise(rows)["n"] == 21
+    assert main(["data", "compare", str(extep), str(tersoff)]) == 0
+    assert "21 frames" in capsys.readouterr().out
+
+    moved = read_labelled(tersoff)
+    moved[3].positions[0, 0] += 0.01  # the carried hash now names another structure
+    write(tmp_path / "moved.extxyz", moved, format="extxyz")
+    with pytest.raises(UserError, match="frame 3 of the new file is not the structure"):
+        compare_labels(old, read_labelled(tmp_path / "moved.extxyz"))
+    with pytest.raises(UserError, match="frame 0 of the new file .* is not a structure of the old"):
+        compare_labels(old[1:], read_labelled(tersoff))

@@ -3,6 +3,7 @@
     areanet data generate --protocol paper|3d --reference extep|tersoff --out FILE
                           [--per-level N] [--seed S] [--extrap]
     areanet data info FILE [FILE ...]
+    areanet data compare OLD NEW [--per-frame]
     areanet data label IN OUT [--reference gpaw|extep|tersoff] [--workers N] [--h 0.15] ...
     areanet data sample MODEL MODEL [MODEL ...] --out FILE [--temperature K [K ...]] ...
 """
@@ -68,6 +69,17 @@ def register(subparsers) -> None:
     info.add_argument("--species", nargs="+", default=["B", "N"],
                       help="species the model knows (default: B N)")
     info.set_defaults(func=cmd_info)
+
+    cmp = sub.add_parser("compare", help="two labellings of the same structures, frame by frame",
+                         description="Compare the labels of NEW with those of OLD for the same "
+                         "structures (matched by source_hash, else by position): energy "
+                         "difference NEW - OLD per atom and force difference, per set and for "
+                         "orthogonal against sheared cells, e.g. after relabelling with other "
+                         "reference settings.")
+    cmp.add_argument("old", metavar="OLD", help="labelled frames (any file ASE reads)")
+    cmp.add_argument("new", metavar="NEW", help="the same structures labelled again")
+    cmp.add_argument("--per-frame", action="store_true", help="also print one line per frame")
+    cmp.set_defaults(func=cmd_compare)
 
     lab = sub.add_parser(
         "label", help="label structures with GPAW (PBE, the settings of data/) or ExTeP/Tersoff",
@@ -197,6 +209,32 @@ def cmd_generate(args) -> int:
     print(f"wrote {summary['n_structures']} structures to {summary['path']} in "
           f"{summary['seconds_total']:.1f} s (generate + label {summary['seconds_generate']:.1f} s, "
           f"{rate:.0f} structures/s; write {summary['seconds_write']:.1f} s)")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from ..data.compare import compare_labels, summarise
+    from ..data.structures import read_structures
+
+    rows = compare_labels(read_structures([args.old]), read_structures([args.new]))
+    print(f"{len(rows)} frames of {args.new} matched in {args.old}; energy NEW - OLD per atom "
+          "(meV/atom), force difference (eV/Å)")
+    groups = {"all": rows}
+    for name in sorted({r["set"] for r in rows}):
+        groups[f"set {name}"] = [r for r in rows if r["set"] == name]
+    groups["orthogonal cells"] = [r for r in rows if abs(r["shear_cos"]) < 1e-9]
+    groups["sheared cells"] = [r for r in rows if abs(r["shear_cos"]) >= 1e-9]
+    for name, group in groups.items():
+        if not group:
+            continue
+        m = summarise(group)
+        print(f"  {name:<18} {m['n']:4d} frames  dE mean {1e3 * m['de_mean']:+9.3f}  "
+              f"std {1e3 * m['de_std']:7.3f}  range {1e3 * m['de_min']:+9.3f} .. "
+              f"{1e3 * m['de_max']:+9.3f}   dF RMS {m['df_rms']:.5f}  max {m['df_max']:.5f}")
+    if args.per_frame:
+        for r in rows:
+            print(f"  {r['new_index']:4d} (old {r['old_index']:4d}) {r['set']:<9} cos {r['shear_cos']:+.4f}  "
+                  f"dE {1e3 * r['de_per_atom']:+9.3f}  dF RMS {r['df_rms']:.5f}  max {r['df_max']:.5f}")
     return 0
 
 
