@@ -142,11 +142,12 @@ def test_validate_quick_writes_the_report(small_model, tmp_path):
                  "--test-data", str(test_file)]) == 0
     text = (out / "validation.md").read_text()
     for heading in ("## Benchmark", "## (a) Accuracy", "## (b) Lattice constant",
-                    "## (c) Phonons", "## (d) Energy conservation", "## (e) Radial distribution"):
+                    "## (c) Phonons", "## (d) Energy conservation", "## (e) Radial distribution",
+                    "## (g) In-plane thermal expansion"):
         assert heading in text, heading
     result = json.loads((out / "validation.json").read_text())
     assert not result["errors"], result["errors"]
-    for figure in ("eos.png", "phonons.png", "nve.png", "rdf.png", "accuracy-test/parity.png",
+    for figure in ("eos.png", "phonons.png", "nve.png", "rdf.png", "expansion.png", "accuracy-test/parity.png",
                    "accuracy-strength/strength.png"):
         assert (out / figure).stat().st_size > 10_000, figure
         assert figure in text
@@ -155,6 +156,9 @@ def test_validate_quick_writes_the_report(small_model, tmp_path):
     assert eos["dft"]["a0"] == pytest.approx(2.5198, abs=0.001)  # from the cached GPAW curve
     assert result["sections"]["phonons"]["dft_fd"]["E'"] > 1000
     assert result["sections"]["nve"]["steps"] == 100
+    expansion = result["sections"]["expansion"]
+    assert [r["T_target"] for r in expansion["extep"]["runs"]] == [300.0, 1000.0]
+    assert all(2.4 < r["a"] < 2.65 for r in expansion["model"]["runs"])
 
 
 # -- the comparison study ------------------------------------------------------------------

@@ -148,7 +148,6 @@ def resolve_model(path: str) -> Path:
 
 def example_module(relative_path: str):
     """A script of examples/ (not a package) imported as a module, for its structure builders."""
-
     path = REPOSITORY / "examples" / relative_path
     spec = importlib.util.spec_from_file_location("areanet_bench_" + Path(relative_path).stem, path)
     module = importlib.util.module_from_spec(spec)

@@ -57,7 +57,6 @@ PAIR_RE = re.compile(r"^Pair\s*\|\s*([0-9.eE+-]+)\s*\|\s*([0-9.eE+-]+)\s*\|\s*([
 
 def pair_command(style: str, model: Path) -> str:
     if style == "extep":
-
         return f"pair_style      extep\npair_coeff      * * {potentials_dir() / 'BN.extep'} B N"
     return f"pair_style      {STYLES[style]}\npair_coeff      * * {model} B N"
 

@@ -20,6 +20,9 @@ Writes ``DIR/validation.md``, ``DIR/validation.json`` and the figures:
 (f) **Elasticity** -- the 2D elastic constants C11, C12, C66 and the layer modulus from
     relaxed-ion strain energies, and uniaxial stress-strain curves along zigzag and armchair
     to 10 % (``stress_strain.png``), against GPAW's (``elastic.py``).
+(g) **Thermal expansion** -- the in-plane lattice constant from NPT MD in LAMMPS at 300–1000 K
+    (``examples/hbn/in.npt``) and the expansion coefficient, with LAMMPS' own ``extep`` by the
+    same input beside it (``expansion.png``, ``expansion.py``).
 
 The DFT numbers come from ``validation/dft_reference.json`` (committed), so validating needs
 no GPAW; ``--compute-dft`` recomputes them with ``areanet data label``'s GPAW labeller

@@ -22,6 +22,7 @@ from .comparison import format_comparison, run_comparison
 from .dft import load_dft_reference
 from .elastic import format_elastic, section_elastic
 from .eos import section_eos
+from .expansion import format_expansion, section_expansion
 from .markdown import _f, _pct, _verdict
 from .md import _plot_nve, _plot_rdf, section_nve, section_rdf
 from .phonons import section_phonons
@@ -109,6 +110,7 @@ def run_validation(model, out, *, test_data=None, dft_data=None, extrap_data=DEF
             return res
 
         section("rdf", rdf)
+        section("expansion", lambda: section_expansion(model, a_model, out, workdir, quick, log))
         if compare:
             section("comparison", lambda: run_comparison(model, compare, compare_epochs,
                                                          extrap_data, log=log))
@@ -295,9 +297,10 @@ def format_report(result: dict) -> str:
         lines += [f"Not computed: {err.get('rdf', 'skipped')}", ""]
 
     lines += format_elastic(s.get("elastic"), err.get("elastic", "skipped"))
+    lines += format_expansion(s.get("expansion"), err.get("expansion", "skipped"))
 
     if "comparison" in s or "comparison" in err:
-        lines += ["## (g) Comparison study: representation and force mode", ""]
+        lines += ["## (h) Comparison study: representation and force mode", ""]
         if "comparison" in s:
             rows = s["comparison"]
             lines += [f"Same DFT data and split as the model above, same training loop "
