@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from areanet.training.data.reference import LammpsReference
-from areanet.training.evaluation.validate.expansion import (format_expansion, npt_lattice,
+from areanet.training.evaluation.thermal.expansion import (format_expansion, npt_lattice,
                                                             production_rows, secant_alpha)
 from areanet.training.evaluation.validate.physics import fit_eos
 
@@ -54,3 +54,25 @@ def test_report_names_both_potentials_and_the_sign():
                     "alpha_bond_err": 0.0, "T_range": (300.0, 1000.0), "intervals": []}
     text = "\n".join(format_expansion(res, ""))
     assert "960 atoms" in text and "+5.71 ± 0.08 | -5.71 ± 0.08" in text
+
+
+def test_command_writes_the_study_and_refuses_bad_input(tmp_path, capsys):
+    import json
+
+    from areanet.training.cli import main
+    from lammps_helpers import ROOT
+
+    model = ROOT / "models" / "hbn-extep.pt"
+    assert main(["thermal", "expansion", str(model), "--out", str(tmp_path), "--nx", "5", "--ny", "3",
+                 "--steps", "400", "--temperatures", "1000", "300", "--quiet"]) == 0
+    result = json.loads((tmp_path / "expansion.json").read_text())
+    assert [r["T_target"] for r in result["model"]["runs"]] == [300.0, 1000.0]  # sorted
+    assert result["extep"]["pair"] == "extep" and result["model"]["runs"][0]["atoms"] == 60
+    assert (tmp_path / "expansion.png").stat().st_size > 10_000
+    assert "| B–N bond length |" in (tmp_path / "expansion.md").read_text()
+    for bad, message in ((["--temperatures", "300"], "at least two temperatures"),
+                         (["--steps", "10"], "--steps of at least 200")):
+        assert main(["thermal", "expansion", str(model), "--out", str(tmp_path), *bad]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["thermal", "expansion", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
+    assert "no such model file" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
     areanet thermal green-kubo MODEL --out DIR [--runs 4] [--run-ps 100] ...
     areanet thermal bte MODEL|extep --out DIR [--cutoffs 3 4] [--meshes 21 31] ...
+    areanet thermal expansion MODEL --out DIR [--temperatures 300 500 700 1000] ...
 
 green-kubo runs examples/thermal/in.green_kubo (LAMMPS: NVT, then NVE with compute heat/flux
 on compute centroid/stress/atom and fix ave/correlate) several times with independent
@@ -10,7 +11,9 @@ integrals plotted (green_kubo.png). bte computes second- and third-order force c
 through the ASE calculator (or LAMMPS' ExTeP for `extep`) and solves the phonon BTE with
 phono3py (the optional extra areanet[thermal]) for natural isotope abundance and pure ¹¹B,
 over the given q-meshes and fc3 cutoffs. Both use a sheet thickness of 3.33 Å (the 2D
-convention of the literature) and write JSON + Markdown into --out.
+convention of the literature) and write JSON + Markdown into --out. expansion runs
+examples/hbn/in.npt (NPT at 0 bar in-plane) with the model and with LAMMPS' ExTeP and reports
+the lattice constant, the B–N bond length and their expansion coefficients (expansion.png).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import argparse
 import json
 import shlex
 import sys
+import tempfile
 from pathlib import Path
 
 from ..errors import UserError
@@ -67,6 +71,37 @@ def run_bte(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_expansion(args: argparse.Namespace) -> int:
+    from ..evaluation.bench.common import conditions_text, header, load_average
+    from ..evaluation.thermal.expansion import format_expansion, section_expansion
+
+    temperatures = sorted(args.temperatures)
+    if len(temperatures) < 2 or temperatures[0] <= 0:
+        raise UserError("--temperatures: at least two temperatures above 0 K")
+    if args.steps < 200 or args.nx < 3 or args.ny < 2:
+        raise UserError("--steps of at least 200, --nx of at least 3 and --ny of at least 2")
+    model = Path(args.model)
+    if not model.is_file():
+        raise UserError(f"{model}: no such model file")
+    plan = dict(nx=args.nx, ny=args.ny, steps=args.steps, temperatures=tuple(temperatures))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    head = header("thermal expansion")
+    head["command"] = "areanet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    log = (lambda *a, **k: None) if args.quiet else (lambda text: print(text, flush=True))
+    with tempfile.TemporaryDirectory(prefix="areanet-expansion-") as tmp:
+        result = section_expansion(model, args.lattice_constant, out, Path(tmp), log=log, plan=plan)
+    result.update(head)
+    result["load_average_end"] = load_average()
+    (out / "expansion.json").write_text(json.dumps(result, indent=1) + "\n")
+    text = "\n".join([f"# Thermal expansion: {model}", "", f"`{head['command']}`", "",
+                      conditions_text(result), ""] + format_expansion(result, "")[2:])
+    (out / "expansion.md").write_text(text)
+    print(text)
+    print(f"wrote {out}/expansion.json, expansion.md and expansion.png")
+    return 0
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, model_help: str, out_help: str, quiet_help: str) -> None:
     """What both methods take: the potential, the output folder, T, the sheet thickness, --quiet."""
     parser.add_argument("model", help=model_help)
@@ -78,7 +113,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, model_help: str, out_h
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("thermal", help="lattice thermal conductivity: Green–Kubo (LAMMPS), BTE (phono3py)",
+    parser = subparsers.add_parser("thermal", help="thermal properties: κ by Green–Kubo (LAMMPS) and BTE (phono3py), thermal expansion (NPT MD)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="thermal_command", required=True, metavar="METHOD")
 
@@ -114,3 +149,18 @@ def register(subparsers) -> None:
     b.add_argument("--displacement", type=float, default=0.03, help="finite displacement, Å (default 0.03)")
     b.add_argument("--rta-only", action="store_true", help="skip the full linearised BTE (RTA only)")
     b.set_defaults(func=run_bte)
+
+    ex = sub.add_parser("expansion", help="in-plane thermal expansion from NPT MD (LAMMPS), "
+                        "beside LAMMPS' ExTeP")
+    ex.add_argument("model", help="exported model file")
+    ex.add_argument("--out", required=True, help="output folder (expansion.json/.md/.png)")
+    ex.add_argument("--temperatures", type=float, nargs="+", default=[300.0, 500.0, 700.0, 1000.0],
+                    help="K (default 300 500 700 1000; α is the secant from the first to the last)")
+    ex.add_argument("--nx", type=int, default=20, help="orthorhombic 4-atom cells along x (default 20)")
+    ex.add_argument("--ny", type=int, default=12, help="... along y (default 12: 960 atoms)")
+    ex.add_argument("--steps", type=int, default=20000,
+                    help="steps of 1 fs per temperature, the second half averaged (default 20000)")
+    ex.add_argument("--lattice-constant", type=float, default=2.52,
+                    help="starting a of the model's sheet in Å (the barostat relaxes it)")
+    ex.add_argument("--quiet", action="store_true", help="no line per run")
+    ex.set_defaults(func=run_expansion)

@@ -3,6 +3,8 @@
     green_kubo   independent LAMMPS runs of examples/thermal/in.green_kubo (heat current from
                  compute heat/flux with compute centroid/stress/atom), κ_xx, κ_yy with a
                  standard error over the runs, the running integral plotted
+    expansion    the in-plane lattice constant from NPT MD (LAMMPS) at 300–1000 K and the
+                 thermal expansion coefficient, with LAMMPS' own extep by the same runs
     bte          second- and third-order force constants through an ASE calculator
                  (AreaNetCalculator, or LAMMPS' ExTeP), κ from phono3py's BTE solution
 

@@ -22,7 +22,7 @@ Writes ``DIR/validation.md``, ``DIR/validation.json`` and the figures:
     to 10 % (``stress_strain.png``), against GPAW's (``elastic.py``).
 (g) **Thermal expansion** -- the in-plane lattice constant from NPT MD in LAMMPS at 300–1000 K
     (``examples/hbn/in.npt``) and the expansion coefficient, with LAMMPS' own ``extep`` by the
-    same input beside it (``expansion.png``, ``expansion.py``).
+    same input beside it (``expansion.png``, ``evaluation/thermal/expansion.py``; alone: ``areanet thermal expansion``).
 
 The DFT numbers come from ``validation/dft_reference.json`` (committed), so validating needs
 no GPAW; ``--compute-dft`` recomputes them with ``areanet data label``'s GPAW labeller

@@ -22,7 +22,7 @@ from .comparison import format_comparison, run_comparison
 from .dft import load_dft_reference
 from .elastic import format_elastic, section_elastic
 from .eos import section_eos
-from .expansion import format_expansion, section_expansion
+from ..thermal.expansion import format_expansion, section_expansion
 from .markdown import _f, _pct, _verdict
 from .md import _plot_nve, _plot_rdf, section_nve, section_rdf
 from .phonons import section_phonons

@@ -1,4 +1,4 @@
-"""Section (g), in-plane thermal expansion: NPT MD in LAMMPS (``examples/hbn/in.npt``: Nosé–Hoover
+"""In-plane thermal expansion (``areanet thermal expansion``, section (g) of ``areanet validate``): NPT MD in LAMMPS (``examples/hbn/in.npt``: Nosé–Hoover
 at 0 bar in x and y, the vacuum height fixed) at 300–1000 K, with the model and, by the same
 input, with LAMMPS' own ``extep``.
 
@@ -125,7 +125,7 @@ def thermal_expansion(pair: str, model: Path | None, plan: dict, workdir: Path, 
     for temperature in plan["temperatures"]:
         run = npt_lattice(pair, model, temperature, plan["nx"], plan["ny"], plan["steps"],
                           workdir / pair, a_start)
-        log(f"validate: expansion {pair} {temperature:g} K: <a> = {run['a']:.5f} "
+        log(f"expansion: {pair} {temperature:g} K: <a> = {run['a']:.5f} "
             f"± {run['a_err']:.5f} Å, <b_BN> = {run['bond']:.5f} Å (<T> = {run['T_mean']:.0f} K)")
         runs.append(run)
     alpha, err = secant_alpha(runs[0], runs[-1])
@@ -137,9 +137,10 @@ def thermal_expansion(pair: str, model: Path | None, plan: dict, workdir: Path, 
             "T_range": (runs[0]["T_target"], runs[-1]["T_target"]), "intervals": steps}
 
 
-def section_expansion(model: Path, a_model: float, out: Path, workdir: Path, quick: bool,
-                      log=print) -> dict:
-    plan = QUICK if quick else FULL
+def section_expansion(model: Path, a_model: float, out: Path, workdir: Path, quick: bool = False,
+                      log=print, plan: dict | None = None) -> dict:
+    """The model and LAMMPS' extep by the same runs; writes ``out/expansion.png``."""
+    plan = plan or (QUICK if quick else FULL)
     res = {"plan": plan,
            "model": thermal_expansion("areanet", Path(model).resolve(), plan, workdir, a_model, log),
            "extep": thermal_expansion("extep", None, plan, workdir, 2.505, log)}
