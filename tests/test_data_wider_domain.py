@@ -71,3 +71,45 @@ def test_module_entry_point_is_the_command():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{_documented('hot MD snapshots (`hbn_pbe_md_hot')[0]} structures")
+
+
+def _fft_table() -> dict[str, tuple[int, str]]:
+    """{file: (frames, data hash)} of the FFT-relabel table in data/README.md."""
+    text = DATA.joinpath("README.md").read_text()
+    block = text.split("<!-- fft-table", 1)[1].split("<!-- /fft-table -->", 1)[0]
+    rows = re.findall(r"^\| `(hbn_pbe_\w+\.extxyz\.gz)` \| (\d+) of .*`([0-9a-f]{64})` \|$", block, re.M)
+    return {name: (int(n), digest) for name, n, digest in rows}
+
+
+def test_fft_relabels_as_documented():
+    table = _fft_table()
+    assert table and set(table) == {p.name for p in (DATA / "fft").glob("*.extxyz.gz")}
+    for name, (count, digest) in table.items():
+        frames = read_structures(DATA / "fft" / name)
+        assert len(frames) == count, name
+        assert data_hash(frames) == digest, name
+        assert all("poisson=fft" in f.info["reference"] for f in frames), name
+
+
+def test_fft_relabels_move_the_energy_and_keep_the_forces():
+    """The FFT relabel of a frame is its FD frame's structure; the forces agree far below the
+    grid noise; the energy moves by an offset that depends on the cell only (one value for
+    every frame of one orthogonal cell), never by what the atoms do inside it."""
+    from areanet.training.data.compare import compare_labels
+    from areanet.training.data.label import source_key
+
+    for name in _fft_table():
+        old = read_structures(DATA / name)
+        keys = {source_key(a) for a in old}
+        new = [f for f in read_structures(DATA / "fft" / name) if source_key(f) in keys]
+        rows = compare_labels(old, new)
+        assert len(rows) == len(new) > 0
+        assert max(r["df_max"] for r in rows) < 0.01, name
+        assert all(-0.030 < r["de_per_atom"] < -0.015 for r in rows), name
+        by_cell: dict[tuple, list[float]] = {}
+        for r, atoms in zip(rows, new):
+            if abs(r["shear_cos"]) < 1e-9:
+                cell = tuple(round(x, 6) for x in atoms.cell.array.ravel())
+                by_cell.setdefault(cell, []).append(r["de_per_atom"])
+        for offsets in by_cell.values():
+            assert max(offsets) - min(offsets) < 1e-6, name  # eV/atom
