@@ -4,8 +4,10 @@ import json
 import random
 from collections import Counter
 
+import pytest
+
 from areanet.training.cli import main
-from areanet.training.data.splits import domain_split, is_domain_test, stratum
+from areanet.training.data.splits import domain_split, is_domain_test, is_outer, stratum
 from areanet.training.data.structures import read_structures
 
 STRAIN = "data/hbn_pbe_strain.extxyz.gz"
@@ -89,3 +91,53 @@ def test_domain_data_trains_except_its_test_split():
     added = set(wide_splits["train"].tolist()) - set(splits["train"].tolist())
     assert added == {first + k for k in range(len(domain))} - set(wide_splits["domain_test"].tolist())
     assert len(wide_structures) == first + len(domain)
+
+
+def test_outer_rule_tests_beyond_the_inner_domain():
+    """`outer`: train inside (|strain| <= 6 %, T <= 1000 K), test outside; read from each frame."""
+    from ase import Atoms
+
+    from areanet.training.data.splits import is_outer, largest_strain_pct
+
+    def frame(**info):
+        atoms = Atoms("BN", positions=[[0, 0, 0], [1.45, 0, 0]], cell=[3, 3, 12], pbc=True)
+        atoms.info.update(info)
+        return atoms
+
+    cases = [(frame(strain_pct=-6.0), False), (frame(strain_pct=8.0), True),
+             (frame(strain_pct=-10.0), True), (frame(temperature_K=1000.0), False),
+             (frame(temperature_K=1500.0), True),
+             (frame(temperature_K=300.0, strain_xx=0.03, strain_yy=0.03, strain_xy=0.0), False),
+             (frame(temperature_K=300.0, strain_xx=0.06, strain_yy=0.0, strain_xy=0.0), False),
+             (frame(temperature_K=300.0, strain_xx=0.0, strain_yy=0.0, strain_xy=0.07), True),
+             (frame(), False)]
+    assert [is_outer(a) for a, _ in cases] == [want for _, want in cases]
+    assert largest_strain_pct(cases[7][0]) == pytest.approx(7.0)
+    train, test = domain_split([a for a, _ in cases], rule="outer")
+    assert test == [k for k, (_, want) in enumerate(cases) if want]
+    assert sorted(train + test) == list(range(len(cases)))
+    with pytest.raises(ValueError):
+        domain_split([], rule="corners")
+
+
+def test_outer_rule_in_a_training_config_and_the_benchmark(tmp_path):
+    from areanet.training.errors import UserError
+    from areanet.training.fit.config import TrainConfig
+    from areanet.training.fit.train import read_and_split
+
+    cfg = TrainConfig.load("models/hbn-pbe.toml", [f'domain_data=["{STRAIN}", "{HOT}"]',
+                                                   'domain_split="outer"'])
+    structures, splits = read_and_split(cfg)
+    held = [structures[k] for k in splits["domain_test"]]
+    assert held and all(is_outer(a) for a in held)
+    trained = set(splits["train"].tolist())
+    first = len(structures) - len(frames())
+    inside = [k for k in range(first, len(structures)) if not is_outer(structures[k])]
+    assert inside and set(inside) <= trained
+    with pytest.raises(UserError, match="domain_split"):
+        TrainConfig.load("models/hbn-pbe.toml", ['domain_split="corners"']).check()
+    assert main(["bench", "domain", "--model", "models/hbn-pbe.pt", "--data", HOT, "--no-old-split",
+                 "--split", "outer", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "domain.json").read_text())
+    assert result["split"] == "outer"
+    assert set(result["strata"]) == {"1500 K", "2000 K"}  # only the hot strata lie outside

@@ -132,6 +132,10 @@ def register(subparsers) -> None:
                     metavar="FILE", help="wider-domain frames (default: the strain and hot-MD sets of data/)")
     dm.add_argument("--fraction", type=float, default=0.25,
                     help="test fraction of the content-hash rule (default 0.25; changing it changes the split)")
+    dm.add_argument("--split", choices=("hash", "outer"), default="hash",
+                    help="which frames are the test split: hash (a quarter across the domain, the "
+                    "frames no training config trains on) or outer (beyond 6 %% strain or 1000 K: "
+                    "how far a model trained inside carries)")
     dm.add_argument("--no-old-split", action="store_true",
                     help="skip the model's own test split (a model without recorded training data)")
     dm.set_defaults(func=_lazy("domain", "cmd_domain"))

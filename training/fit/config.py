@@ -24,6 +24,9 @@ class TrainConfig:
     # wider-domain files (strained, hot): their frames train, except those of the wider-domain
     # test split (areanet.training.data.splits), which never train and are scored at the end
     domain_data: list[str] = field(default_factory=list)
+    # which domain frames never train: "hash" (a quarter, across the domain) or "outer" (train
+    # inside |strain| <= 6 % and T <= 1000 K, test outside: areanet.training.data.splits)
+    domain_split: str = "hash"
     split: str = "random"  # "random" (fractions below) or "strength" (train inside train_range)
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/val/test
     train_range: list[float] = field(default_factory=lambda: [1.0, 5.0])  # % (split = "strength")
@@ -59,6 +62,8 @@ class TrainConfig:
     def check(self) -> "TrainConfig":
         if not self.data:
             raise UserError("no training data: set `data = [\"file.extxyz\", ...]` in the config or --set data=...")
+        if self.domain_split not in ("hash", "outer"):
+            raise UserError(f"domain_split = {self.domain_split!r}: choose \"hash\" or \"outer\"")
         if self.split not in ("random", "strength"):
             raise UserError(f"split = {self.split!r}: choose \"random\" or \"strength\"")
         if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6 or min(self.split_fractions) < 0:

@@ -83,8 +83,8 @@ def split_indices(structures, cfg: TrainConfig) -> dict[str, np.ndarray]:
 def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
     """All structures (`data`, then `train_only_data`, then `domain_data`) and the split:
     `data` is split by split_indices, the `train_only_data` frames join the training split,
-    and the `domain_data` frames join it too except the wider-domain test split
-    (``splits["domain_test"]``, never trained on)."""
+    and the `domain_data` frames join it too except the wider-domain test split of the
+    config's ``domain_split`` rule (``splits["domain_test"]``, never trained on)."""
 
     structures = read_structures(cfg.data, species=["B", "N"])
     splits = split_indices(structures, cfg)
@@ -94,7 +94,7 @@ def read_and_split(cfg: TrainConfig) -> tuple[list, dict[str, np.ndarray]]:
         structures = structures + extra
     if cfg.domain_data:
         domain = read_structures(cfg.domain_data, species=["B", "N"])
-        train_part, test_part = domain_split(domain)
+        train_part, test_part = domain_split(domain, rule=cfg.domain_split)
         first = len(structures)
         splits["train"] = np.concatenate([splits["train"], first + np.asarray(train_part, dtype=int)])
         splits["domain_test"] = first + np.asarray(test_part, dtype=int)

@@ -46,7 +46,7 @@ def cmd_domain(args) -> int:
     if missing:
         raise UserError(f"no such data file: {', '.join(missing)}")
     frames = read_structures([str(f) for f in files])
-    train, test = domain_split(frames, args.fraction)
+    train, test = domain_split(frames, args.fraction, rule=args.split)
     if not test:
         raise UserError(f"the wider-domain test split of {len(frames)} frames is empty")
     print(f"areanet bench domain: {model} on {len(test)} test frames of the wider domain "
@@ -54,6 +54,7 @@ def cmd_domain(args) -> int:
     predictions = predict(str(model), frames)
     result = header("domain")
     result.update({"model": str(model), "data": [str(f) for f in files], "fraction": args.fraction,
+                   "split": args.split,
                    "n_frames": len(frames), "n_test": len(test), "strata": {}, "all_frames": {}})
     groups: dict[str, list[int]] = defaultdict(list)
     for k in test:
@@ -99,8 +100,12 @@ def markdown(result: dict) -> str:
     lines = ["# Accuracy over the wider domain", "", f"Command: `{result['command']}`", "",
              f"Conditions: {conditions_text(result)}. Model `{result['model']}`; data "
              + ", ".join(f"`{Path(f).name}`" for f in result["data"])
-             + f". Test split: each frame whose content hash draws below {result['fraction']:g} "
-             "(`areanet.training.data.splits`; it never trains). A model trained on none of these "
+             + (f". Test split: each frame whose content hash draws below {result['fraction']:g} "
+                "(`areanet.training.data.splits`; it never trains)"
+                if result.get("split", "hash") == "hash" else
+                ". Test split `outer`: every frame beyond 6 % strain or 1000 K (a model trained "
+                "with `domain_split = \"outer\"` saw only the frames inside)")
+             + ". A model trained on none of these "
              "files is measured on all of them as well (right-hand columns). Targets: energy RMSE "
              f"≤ {TARGET_DOMAIN['energy_per_atom_rmse_mev']} meV/atom and force-magnitude RMSE ≤ "
              f"{TARGET_DOMAIN['force_magnitude_rmse']} eV/Å in every stratum.", "", table(rows, head)]
