@@ -221,3 +221,19 @@ def test_comparison_study_runs_every_variant(small_model, tmp_path):
     # finished runs are reused, not trained again
     again = run_comparison(model, tmp_path / "runs", epochs=1, log=lambda *a: None)
     assert [r["train_seconds"] for r in again] == [r["train_seconds"] for r in rows]
+
+
+def test_compute_dft_never_finishes_a_reference_of_other_settings(tmp_path):
+    """A cached reference computed with other GPAW settings (the FD Poisson solver of the first
+    data) is not completed with this labeller's points: a clear error, the file untouched."""
+    pytest.importorskip("gpaw")
+    from areanet.training.errors import UserError
+    from areanet.training.evaluation.validate.dft import compute_dft_reference
+
+    shipped = json.loads(Path(DEFAULT_DFT_REFERENCE).read_text())
+    old = tmp_path / "ref.json"
+    old.write_text(json.dumps({"description": shipped["description"], "eos": {"a": [], "energy_per_atom": [], "seconds": []}}))
+    before = old.read_text()
+    with pytest.raises(UserError, match="was computed with .*symmetry=auto .*poisson=fft"):
+        compute_dft_reference(old, eos_a=[2.52], elastic=False)
+    assert old.read_text() == before

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...data.labellers import GpawLabeller, LabelSettings
+from ...errors import UserError
 from ...paths import DEFAULT_DFT_REFERENCE
 from .elastic import CURVE_STRAINS, MODES, SMALL_STRAINS, Relaxer
 from .phonons_mk import mk_frequencies
@@ -18,7 +19,6 @@ from .physics import (DFT_EOS_A, DFT_GPTS, DFT_KPTS, DFT_PHONON_A, MK_DELTA, MK_
 
 
 def dft_settings():
-
     return LabelSettings(reference="gpaw", kpts=DFT_KPTS, gpts=DFT_GPTS, symmetry="auto")
 
 
@@ -32,6 +32,12 @@ def compute_dft_reference(path: str | Path = DEFAULT_DFT_REFERENCE, eos_a=DFT_EO
     path = Path(path)
     ref = json.loads(path.read_text()) if path.is_file() else {}
     labeller = GpawLabeller(dft_settings())
+    if ref.get("description", labeller.description) != labeller.description:
+        # never finish a reference with other settings than it was started with (the FD and
+        # FFT Poisson solvers differ by ~17 meV/atom in absolute energy, data/README.md)
+        raise UserError(f"{path} was computed with {ref['description']}; this GPAW labeller is "
+                        f"{labeller.description}. Write the new reference to another file "
+                        "(--dft-reference NEW.json --compute-dft) or move the old one aside")
     ref.setdefault("description", labeller.description)
     ref["method"] = (
         "4-atom rectangular cell (a x sqrt(3) a x 12 A, the layout of data/), Gamma-centred "
