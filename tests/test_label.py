@@ -253,3 +253,15 @@ def test_compare_matches_relabelled_frames_in_any_order(unlabelled, tmp_path, ca
         compare_labels(old, read_labelled(tmp_path / "moved.extxyz"))
     with pytest.raises(UserError, match="frame 0 of the new file .* is not a structure of the old"):
         compare_labels(old[1:], read_labelled(tersoff))
+
+
+def test_labels_of_other_settings_are_never_appended(unlabelled, tmp_path):
+    """OUT labelled by ExTeP, then a Tersoff run into the same OUT: refused before any work,
+    OUT untouched (one file, one reference method)."""
+    out = tmp_path / "out.extxyz"
+    label_file(unlabelled, out, EXTEP, limit=5, show_progress=False)
+    before = out.read_bytes()
+    with pytest.raises(UserError, match="holds frames labelled by 'LAMMPS.*extep.*cannot be mixed"):
+        label_file(unlabelled, out, LabelSettings(reference="tersoff"), show_progress=False)
+    assert out.read_bytes() == before
+    assert label_file(unlabelled, out, EXTEP, show_progress=False)["n_labelled"] == 16  # same settings resume

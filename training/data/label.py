@@ -346,6 +346,12 @@ def label_file(inp, out, settings: LabelSettings, workers: int = 1, limit: int |
         return summary
 
     labeller_description = describe(settings)
+    foreign = sorted({str(f.info[KEY_REFERENCE]) for f in existing if KEY_REFERENCE in f.info}
+                     - {labeller_description})
+    if foreign:  # one file, one reference method: never append other settings' labels
+        raise UserError(f"{out} holds frames labelled by {foreign[0]!r}; this run labels with "
+                        f"{labeller_description!r}. The two cannot be mixed in one file: write "
+                        "to another OUT")
     tasks = ((k, keys[k], structures[k]) for k in todo)
     workers = min(workers, len(todo))
     results = (_serial_results(tasks, settings) if workers == 1
