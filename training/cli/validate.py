@@ -11,14 +11,16 @@ from ..paths import DEFAULT_DFT_REFERENCE, DEFAULT_EXTRAP
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "validate", help="physical validation: accuracy, a0 and bulk modulus, phonons, NVE "
-        "drift, RDF (validation.md + PNGs)",
+        "drift, RDF, elastic constants, thermal expansion (validation.md + PNGs)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Validate a model against DFT and physics; writes DIR/validation.md, "
         "validation.json and figures:\n"
         "  (a) the report's tables on the model's DFT test split and the extrapolation points;\n"
         "  (b) a0 and 2D bulk modulus from E(a) under biaxial strain, vs GPAW;\n"
-        "  (c) phonon dispersion along G-M-K-G, Gamma optical modes vs GPAW finite differences;\n"
-        "  (d) NVE energy drift; (e) radial distribution function at 300 K.\n"
+        "  (c) phonon dispersion along G-M-K-G; Gamma, M and K vs GPAW finite differences;\n"
+        "  (d) NVE energy drift; (e) radial distribution function at 300 K;\n"
+        "  (f) 2D elastic constants and stress-strain curves to 10 %, vs GPAW;\n"
+        "  (g) in-plane thermal expansion from NPT MD (LAMMPS), beside LAMMPS' extep.\n"
         "The GPAW numbers come from validation/dft_reference.json (no GPAW needed).")
     p.add_argument("model", metavar="MODEL", help="exported model file or training checkpoint")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for validation.md, "
@@ -34,7 +36,8 @@ def register(subparsers) -> None:
                    help="cached GPAW E(a) and Γ finite differences "
                    "(default: validation/dft_reference.json)")
     p.add_argument("--compute-dft", action="store_true",
-                   help="compute (or finish) the DFT reference with GPAW first (~7 min on one core)")
+                   help="compute (or finish) the DFT reference with GPAW first (E(a) and Γ ~7 min on "
+                   "one core, the elastic constants and M/K phonons hours; resumable)")
     p.add_argument("--quick", action="store_true",
                    help="short MD and small phonon supercell: a smoke test under ~2 minutes")
     p.add_argument("--compare", metavar="RUNS_DIR", default=None,
