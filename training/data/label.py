@@ -19,8 +19,9 @@ every append. A rerun reads OUT, drops an incomplete last frame (the one in flig
 run was killed) and skips every input structure already there: a structure is recognised by
 ``source_hash``, a fingerprint of its species, positions and cell (so reordering IN is
 harmless; an input frame that already carries one, from an earlier label run, keeps it, so a
-relabel with other settings stays in the same splits), stored in the frame's ``info`` with ``source_index`` (its position in IN),
-``label_seconds`` and ``reference`` (what labelled it). An interrupted run therefore loses
+relabel with other settings stays in the same splits), stored in the frame's ``info`` with
+``source_index`` (its position in IN), ``label_seconds`` and ``reference`` (what labelled it);
+OUT holds one ``reference`` only: a run with other settings than OUT's frames stops. An interrupted run therefore loses
 at most the structures in flight (one per worker). When every structure of IN is done, the
 frames of this IN are put in IN's order (one atomic rewrite if the workers finished out of
 order), so a parallel run writes the same file as a serial one.
