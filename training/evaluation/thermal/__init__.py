@@ -8,6 +8,8 @@
     bte          second- and third-order force constants through an ASE calculator
                  (AreaNetCalculator, or LAMMPS' ExTeP), κ from phono3py's BTE solution
 
-Part of the evaluation stage: imports the shared modules of training/ and areanet.potential
-only (matplotlib and phono3py lazily, when figures are drawn or the BTE is solved).
+Part of the evaluation stage: imports the shared modules of training/, ``data`` and
+``scoring`` (its figure helper), the benchmark helpers of ``bench.common`` beside it (the venv's
+tools, the examples' sheet builder, the report header) and areanet.potential (matplotlib and
+phono3py lazily, when figures are drawn or the BTE is solved).
 """
