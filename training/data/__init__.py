@@ -3,6 +3,7 @@
 Reading, checking, splitting and fingerprinting structure files (``structures``); the
 perfect sheet (``sheets``) and the protocols that perturb and strain it (``generate``); the
 reference labellers: the classical potentials through LAMMPS (``reference``), GPAW and the
-common interface (``labellers``), and resumable, parallel labelling of a file (``label``).
+common interface (``labellers``), resumable, parallel labelling of a file (``label``), the
+frame-by-frame comparison of two labellings (``compare``) and the wider-domain splits (``splits``).
 May import the shared modules of areanet.training only.
 """
