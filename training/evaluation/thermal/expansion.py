@@ -27,6 +27,7 @@ from ...lammps_env import potentials_dir
 from ...paths import REPOSITORY
 from ...scoring.plots import _save
 from ..bench.common import make_sheet_module, venv_tool
+from .green_kubo import lammps_error
 
 NPT_INPUT = REPOSITORY / "examples" / "hbn" / "in.npt"
 TEMPERATURES = (300.0, 500.0, 700.0, 1000.0)
@@ -95,9 +96,8 @@ def npt_lattice(pair: str, model: Path | None, temperature: float, nx: int, ny: 
     log = workdir / f"{name}.log.lammps"
     text = log.read_text() if log.is_file() else ""
     if proc.returncode != 0:
-        errors = [line for line in (text + proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
         raise UserError(f"NPT run ({pair}, {temperature:g} K) failed: "
-                        f"{errors[0] if errors else proc.stderr[-1000:]}")
+                        f"{lammps_error(text + proc.stdout, proc.stderr)}")
     rows = production_rows(text)
     a = rows["v_a"]
     bonds = mean_bond_lengths(workdir / f"{name}.dump", first_step=steps // 2)
