@@ -10,11 +10,11 @@ replicated nx × ny times in the xy plane, with vacuum along z; N = 4·nx·ny at
 15360 → 80 × 48). Lattice constant: 2.505 Å is the ExTeP minimum (the default), 2.5198 Å
 our PBE one. Atom types: 1 = B, 2 = N (``pair_coeff * * model.pt B N``).
 
-``write_lammps_data`` writes any ASE ``Atoms`` (any cell, triclinic included) exactly: the
-cell is expressed in LAMMPS' restricted-triclinic frame (a along x, b in the xy plane) and
-every number is written with Python's shortest round-trip representation, so LAMMPS reads
-back the very same doubles. ``lammps_frame`` returns the structure in that frame, which is
-what LAMMPS computes on (tests compare against it).
+``write_lammps_data`` (areanet's ``training/data/lammps_data.py``) writes any ASE ``Atoms``
+(any cell, triclinic included) exactly: the cell in LAMMPS' restricted-triclinic frame,
+every number in Python's shortest round-trip form, so LAMMPS reads back the very same
+doubles. ``lammps_frame`` returns the structure in that frame, which is what LAMMPS computes
+on (tests compare against it).
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-MASSES = {"B": 10.811, "N": 14.0067}
-TYPE_ORDER = ("B", "N")
+# the writer lives in areanet (the venv's package); re-exported for the examples and tests
+from areanet.training.data.lammps_data import lammps_frame, write_lammps_data  # noqa: F401
+
 A_EXTEP = 2.505  # Å, lattice constant at the ExTeP minimum
 A_PBE = 2.5198  # Å, our PBE value
 
@@ -56,62 +57,6 @@ def square_replication(n_atoms: int) -> tuple[int, int]:
     return min(pairs, key=lambda p: abs(math.log(p[0] / (math.sqrt(3.0) * p[1]))))
 
 
-def lammps_frame(atoms: Atoms) -> Atoms:
-    """The same structure rotated into LAMMPS' restricted-triclinic frame.
-
-    Cell rows A, B, C become (lx,0,0), (xy,ly,0), (xz,yz,lz); positions follow through
-    their fractional coordinates, so every distance is unchanged. A left-handed cell is an
-    error (LAMMPS cannot represent it).
-    """
-    cell = np.asarray(atoms.cell, dtype=float)
-    if np.linalg.det(cell) <= 0:
-        raise ValueError("the cell must be right-handed with non-zero volume")
-    A, B, C = cell
-    lx = np.linalg.norm(A)
-    ex = A / lx
-    xy = B @ ex
-    ly = math.sqrt(B @ B - xy * xy)
-    xz = C @ ex
-    yz = (B @ C - xy * xz) / ly
-    lz = math.sqrt(C @ C - xz * xz - yz * yz)
-    new_cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
-    frac = np.linalg.solve(cell.T, atoms.positions.T).T  # [n, 3]
-    out = atoms.copy()
-    out.set_cell(new_cell, scale_atoms=False)
-    out.positions = frac @ new_cell
-    out.pbc = True
-    return out
-
-
-def write_lammps_data(path: str | Path, atoms: Atoms, type_order=TYPE_ORDER) -> Atoms:
-    """Write ``atoms`` as an atom_style atomic data file; returns the structure LAMMPS sees."""
-    framed = lammps_frame(atoms)
-    symbols = framed.get_chemical_symbols()
-    unknown = sorted(set(symbols) - set(type_order))
-    if unknown:
-        raise ValueError(f"species {unknown} have no atom type (types: {list(type_order)})")
-    (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in framed.cell.array)
-    lines = [
-        f"h-BN ({len(framed)} atoms) written by examples/hbn/make_sheet.py",
-        "",
-        f"{len(framed)} atoms",
-        f"{len(type_order)} atom types",
-        "",
-        f"0.0 {lx!r} xlo xhi",
-        f"0.0 {ly!r} ylo yhi",
-        f"0.0 {lz!r} zlo zhi",
-    ]
-    if any(abs(t) > 0.0 for t in (xy, xz, yz)):
-        lines.append(f"{xy!r} {xz!r} {yz!r} xy xz yz")
-    lines += ["", "Masses", ""]
-    lines += [f"{k + 1} {MASSES.get(s, 1.0)!r}  # {s}" for k, s in enumerate(type_order)]
-    lines += ["", "Atoms # atomic", ""]
-    for i, (s, (x, y, z)) in enumerate(zip(symbols, framed.positions)):
-        lines.append(f"{i + 1} {type_order.index(s) + 1} {float(x)!r} {float(y)!r} {float(z)!r}")
-    Path(path).write_text("\n".join(lines) + "\n")
-    return framed
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     size = p.add_mutually_exclusive_group(required=True)
@@ -133,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--nx needs --ny")
         nx, ny = args.nx, args.ny
     sheet = hbn_sheet(nx, ny, args.a, args.vacuum)
-    write_lammps_data(args.output, sheet)
+    write_lammps_data(args.output, sheet, title=f"h-BN ({len(sheet)} atoms) written by examples/hbn/make_sheet.py")
     if args.xyz:
         sheet.write(args.xyz, format="extxyz")
     lx, ly = sheet.cell[0, 0], sheet.cell[1, 1]

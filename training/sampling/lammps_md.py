@@ -21,7 +21,8 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
-from ..data.reference import MASSES, SPECIES, lammps_cell
+from ..data.lammps_data import write_lammps_data
+from ..data.reference import SPECIES, lammps_cell
 from ..errors import UserError
 
 ENSEMBLES = ("nvt", "npt")
@@ -30,21 +31,12 @@ BAROSTAT_DAMP_PS = 1.0
 
 
 def write_data(path: Path, atoms: Atoms) -> np.ndarray:
-    """An atom_style atomic data file of ``atoms`` in LAMMPS' lower-triangular frame; returns
-    the rotation Q (lab → LAMMPS: x_lammps = x_lab @ Q)."""
-    lower, rotation = lammps_cell(atoms.cell.array)
-    (ax, _, _), (bx, by, _), (cx, cy, cz) = (map(float, row) for row in lower)
-    frac = np.linalg.solve(lower.T, (atoms.positions @ rotation).T).T  # [n, 3]
-    x = (frac - np.floor(frac)) @ lower  # [n, 3]
-    types = [SPECIES.index(s) + 1 for s in atoms.get_chemical_symbols()]
-    lines = ["areanet data sample: the starting sheet", "", f"{len(atoms)} atoms", f"{len(SPECIES)} atom types",
-             f"0 {ax!r} xlo xhi", f"0 {by!r} ylo yhi", f"0 {cz!r} zlo zhi", f"{bx!r} {cx!r} {cy!r} xy xz yz",
-             "", "Masses", ""]
-    lines += [f"{k + 1} {MASSES[s]}" for k, s in enumerate(SPECIES)]
-    lines += ["", "Atoms # atomic", ""]
-    lines += [f"{i + 1} {t} {p[0]:.17g} {p[1]:.17g} {p[2]:.17g}" for i, (t, p) in enumerate(zip(types, x))]
-    path.write_text("\n".join(lines) + "\n")
-    return rotation
+    """The starting sheet as a data file in LAMMPS' lower-triangular frame; returns the rotation
+    Q (lab → LAMMPS: x_lammps = x_lab @ Q) that brings the dumped steps back."""
+    wrapped = atoms.copy()
+    wrapped.wrap(pbc=True)
+    write_lammps_data(path, wrapped, title="areanet data sample: the starting sheet")
+    return lammps_cell(atoms.cell.array)[1]
 
 
 def md_input(models: Sequence[Path], temperature: float, steps: int, interval: int, timestep_fs: float,

@@ -65,6 +65,39 @@ def model_training_info(model: str | Path) -> dict:
             "splits": None, "test_metrics": meta.get("test_metrics")}
 
 
+def training_split(model, dft_data=None) -> tuple[list, dict, list[Path], str]:
+    """The structures a model was trained on, its split (``train``, ``val``, ``test`` index
+    arrays, as training made them: checkpoints store it, model files have it rebuilt from their
+    config with the data hash checked), the files and how the split was obtained."""
+    info = model_training_info(model)
+    cfg = info["train_config"]
+    files = [str(p) for p in dft_data] if dft_data else cfg.get("data") or []
+    if not files:
+        raise UserError("the model records no training data: give --test-data")
+    paths = [_resolve(f) for f in files]
+    extra = [] if dft_data else [_resolve(f) for f in cfg.get("train_only_data") or []]
+    extra += [] if dft_data else [_resolve(f) for f in cfg.get("domain_data") or []]
+    missing = [str(p) for p in paths + extra if not p.is_file()]
+    if missing:
+        raise UserError(f"training data {', '.join(missing)} not found: give --dft-data or "
+                        "--test-data")
+    n_extra = len(cfg.get("train_only_data") or []) if not dft_data else 0
+    resolved = TrainConfig.from_dict({**cfg, "data": [str(p) for p in paths],
+                                      "train_only_data": [str(p) for p in extra[:n_extra]],
+                                      "domain_data": [str(p) for p in extra[n_extra:]]})
+    structures, splits = read_and_split(resolved)  # as training read and split them
+    recorded = info.get("data_hash")
+    if recorded and data_hash(structures) != recorded:
+        raise UserError(f"{', '.join(map(str, paths + extra))} are not the data the model was trained "
+                        "on (data hash differs): give --test-data")
+    if info.get("splits") and info["splits"].get("test") is not None:
+        splits = {**splits, **{k: v for k, v in info["splits"].items() if v is not None}}
+        how = "the test split stored in the checkpoint"
+    else:
+        how = "the test split rebuilt from the model's training config (data hash checked)"
+    return structures, splits, paths + extra, how
+
+
 def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
     """The DFT test split of ``model`` (list of Atoms) and a sentence saying where it came from.
 
@@ -76,35 +109,12 @@ def test_structures(model, test_data=None, dft_data=None) -> tuple[list, str]:
     if test_data:
         structures = read_structures([str(p) for p in test_data])
         return structures, f"all {len(structures)} structures of {', '.join(map(str, test_data))}"
-    info = model_training_info(model)
-    cfg = info["train_config"]
-    files = [str(p) for p in dft_data] if dft_data else cfg.get("data") or []
-    if not files:
-        raise UserError("the model records no training data: give --test-data")
-    paths = [_resolve(f) for f in files]
-    extra = [] if dft_data else [_resolve(f) for f in cfg.get("train_only_data") or []]
-    missing = [str(p) for p in paths + extra if not p.is_file()]
-    if missing:
-        raise UserError(f"training data {', '.join(missing)} not found: give --dft-data or "
-                        "--test-data")
-    resolved = TrainConfig.from_dict({**cfg, "data": [str(p) for p in paths],
-                                      "train_only_data": [str(p) for p in extra]})
-    structures, splits = read_and_split(resolved)  # as training read and split them
-    recorded = info.get("data_hash")
-    if recorded and data_hash(structures) != recorded:
-        raise UserError(f"{', '.join(map(str, paths + extra))} are not the data the model was trained "
-                        "on (data hash differs): give --test-data")
-    if info.get("splits") and info["splits"].get("test") is not None:
-        test = info["splits"]["test"]
-        how = "the test split stored in the checkpoint"
-    else:
-        test = splits["test"]
-        how = "the test split rebuilt from the model's training config (data hash checked)"
-    chosen = [structures[int(k)] for k in test]
+    structures, splits, files, how = training_split(model, dft_data)
+    chosen = [structures[int(k)] for k in splits["test"]]
     if not chosen:
         raise UserError("the model's test split is empty: give --test-data")
     return chosen, f"{how}: {len(chosen)} of {len(structures)} structures of " + \
-        ", ".join(str(p.name) for p in paths + extra)
+        ", ".join(str(p.name) for p in files)
 
 
 def section_accuracy(model, out: Path, test_data, dft_data, extrap_data, train_range) -> dict:
