@@ -131,6 +131,8 @@ def cmd_score(args) -> int:
     groups = _groups(args.like)
     models = {Path(m).parent.name + "/" + Path(m).name if Path(m).name == "best.pt" else Path(m).name: m
               for m in args.models}
+    if args.ensemble:
+        models[f"mean of {len(args.ensemble)}"] = args.ensemble
     if args.mace:
         models["MACE"] = args.mace
     results: dict[str, dict[str, dict]] = {}
@@ -138,13 +140,19 @@ def cmd_score(args) -> int:
         start = time.time()
         results[label] = {}
         for group, frames in groups.items():
-            predictions = (_mace_predictions(Path(path), frames) if label == "MACE"
-                           else [(e, f) for e, f, _ in predict(str(path), frames)])
+            if label == "MACE":
+                predictions = _mace_predictions(Path(path), frames)
+            elif isinstance(path, list):  # the ensemble: the members' mean energy and forces
+                members = [predict(str(m), frames) for m in path]
+                predictions = [(float(np.mean([m[k][0] for m in members])),
+                                np.mean([m[k][1] for m in members], axis=0)) for k in range(len(frames))]
+            else:
+                predictions = [(e, f) for e, f, _ in predict(str(path), frames)]
             results[label][group] = _errors(frames, predictions)
         print(f"mace_comparison: scored {label} in {time.time() - start:.0f} s", flush=True)
-    command = "scripts/mace_comparison.py " + " ".join(sys.argv[2:])
+    command = "scripts/mace_comparison.py " + " ".join(sys.argv[1:])
     load = os.getloadavg()
-    lines = ["# areanet against MACE on the same frames", "",
+    lines = ["# areanet models (and MACE) on the same frames", "",
              f"`.venv-mace/bin/python {command}`", "",
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
              f"{os.cpu_count()} cores, load {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", "",
@@ -178,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("--like", default="models/hbn-pbe.pt", help="areanet model whose test split to use")
     sc.add_argument("--mace", help="MACE model file (mace_run_train's NAME.model)")
     sc.add_argument("--models", nargs="+", default=["models/hbn-pbe.pt"], help="areanet models or checkpoints")
+    sc.add_argument("--ensemble", nargs="+", help="areanet models scored together by their mean prediction")
     sc.add_argument("--out", default="benchmarks")
     sc.set_defaults(func=cmd_score)
     args = p.parse_args(argv)
