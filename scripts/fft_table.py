@@ -38,7 +38,7 @@ def row(name: str) -> str:
         done = f"{len(new)} of {len(old)}"
     summary = summarise(rows)
     return (f"| `{name}` | {done} | {_offsets(rows, False)} | {_offsets(rows, True)} | "
-            f"{summary["df_rms"]:.4f} / {summary["df_max"]:.4f} | `{data_hash(new)}` |")
+            f"{summary['df_rms']:.4f} / {summary['df_max']:.4f} | `{data_hash(new)}` |")
 
 
 def main() -> None:
